@@ -1,0 +1,1 @@
+"""The one ``robocoord`` command line (typer). Layers attach their commands in ``<layer>/cli.py``."""
