@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,7 +152,10 @@ def export_policy(
 
     example = (torch.zeros(2, observation.dim), *(torch.zeros(2, size) for _, size in recurrent_state))
     buffer = io.BytesIO()
-    with torch.no_grad():
+    # The TorchScript exporter (dynamo=False) is chosen on purpose: it exports a small
+    # policy in well under a second; the dynamo exporter takes several.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             graph,
             example,
