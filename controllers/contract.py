@@ -173,7 +173,9 @@ class PolicyContract(StrictModel):
         names_out = {t.name for t in self.outputs}
         for state in self.recurrent_state:
             if state.input not in names_in or state.output not in names_out:
-                raise ValueError(f"recurrent state {state.input}->{state.output} is not among the graph's inputs/outputs")
+                raise ValueError(
+                    f"recurrent state {state.input}->{state.output} is not among the graph's inputs/outputs"
+                )
         return self
 
     def to_json(self) -> str:

@@ -45,16 +45,22 @@ def _read_checked_bytes(path: Path) -> bytes:
         raise ArtifactError(f"{path}: cannot read artifact: {err.strerror}") from None
     stored, computed = digest_with_zeroed_field(data)
     if stored is None:
-        raise ArtifactError(f"{path}: hash field missing or damaged: expected one contract sha256 field, found none")
+        raise ArtifactError(
+            f"{path}: hash field missing or damaged: expected one contract sha256 field, found none"
+        )
     if stored != computed:
-        raise ArtifactError(f"{path}: hash mismatch: contract says sha256 {stored}, file hashes to {computed}")
+        raise ArtifactError(
+            f"{path}: hash mismatch: contract says sha256 {stored}, file hashes to {computed}"
+        )
     return data
 
 
 def _contract_from_model(path: Path, model: onnx.ModelProto) -> PolicyContract:
     props = {p.key: p.value for p in model.metadata_props}
     if METADATA_KEY not in props:
-        raise ArtifactError(f"{path}: no contract: expected metadata key {METADATA_KEY!r}, found {sorted(props)}")
+        raise ArtifactError(
+            f"{path}: no contract: expected metadata key {METADATA_KEY!r}, found {sorted(props)}"
+        )
     raw = json.loads(props[METADATA_KEY])
     version = raw.get("schema_version")
     if version not in SUPPORTED_SCHEMA_VERSIONS:
@@ -88,25 +94,33 @@ def _dims(value_info: onnx.ValueInfoProto) -> list[int | str]:
     return dims
 
 
-_ONNX_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT64: "int64"}
+_ONNX_DTYPES: dict[int, str] = {int(onnx.TensorProto.FLOAT): "float32", int(onnx.TensorProto.INT64): "int64"}
 
 
 def _check_io(path: Path, what: str, expected: list[TensorSpec], found: list[onnx.ValueInfoProto]) -> None:
     expected_names = [t.name for t in expected]
     found_names = [v.name for v in found]
     if expected_names != found_names:
-        raise ArtifactError(f"{path}: graph {what} names: contract expects {expected_names}, graph has {found_names}")
+        raise ArtifactError(
+            f"{path}: graph {what} names: contract expects {expected_names}, graph has {found_names}"
+        )
     for spec, info in zip(expected, found, strict=True):
         dims = _dims(info)
         same_rank = len(dims) == len(spec.shape)
         same_dims = same_rank and all(
-            (isinstance(e, str) and isinstance(f, str)) or e == f for e, f in zip(spec.shape, dims, strict=True)
+            (isinstance(e, str) and isinstance(f, str)) or e == f
+            for e, f in zip(spec.shape, dims, strict=True)
         )
         if not same_dims:
-            raise ArtifactError(f"{path}: {what} {spec.name!r} shape: contract expects {spec.shape}, graph has {dims}")
-        dtype = _ONNX_DTYPES.get(info.type.tensor_type.elem_type, str(info.type.tensor_type.elem_type))
+            raise ArtifactError(
+                f"{path}: {what} {spec.name!r} shape: contract expects {spec.shape}, graph has {dims}"
+            )
+        elem_type = int(info.type.tensor_type.elem_type)
+        dtype = _ONNX_DTYPES.get(elem_type, str(elem_type))
         if dtype != spec.dtype:
-            raise ArtifactError(f"{path}: {what} {spec.name!r} dtype: contract expects {spec.dtype}, graph has {dtype}")
+            raise ArtifactError(
+                f"{path}: {what} {spec.name!r} dtype: contract expects {spec.dtype}, graph has {dtype}"
+            )
 
 
 @dataclass
@@ -143,7 +157,9 @@ class PolicyRuntime:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
-            self._session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(
+                data, sess_options=options, providers=["CPUExecutionProvider"]
+            )
         except Exception as err:  # onnxruntime raises its own exception types for graphs it cannot run
             raise ArtifactError(f"{self.path}: onnxruntime refused the graph: {err}") from None
 

@@ -63,7 +63,8 @@ class RobotReading:
     wheel_speed_rad_s: np.ndarray  # (left, right)
     yaw_rate_rad_s: float  # IMU gyro z
     accel_body_m_s2: np.ndarray  # IMU planar acceleration (x forward, y left), body frame
-    pose_world: np.ndarray = field(default_factory=lambda: np.zeros(3))  # (x [m], y [m], yaw [rad]), mocap stand-in
+    # (x [m], y [m], yaw [rad]) [world frame]; a stand-in for motion capture or localisation
+    pose_world: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
 
 @runtime_checkable

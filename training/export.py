@@ -199,7 +199,8 @@ def torch_reference(exported: ExportedPolicy, obs: np.ndarray, *states: np.ndarr
     """The torch graph's outputs for ``obs`` (float32 numpy), for parity tests."""
     with torch.no_grad():
         out = exported.graph_module(
-            torch.as_tensor(obs, dtype=torch.float32), *(torch.as_tensor(s, dtype=torch.float32) for s in states)
+            torch.as_tensor(obs, dtype=torch.float32),
+            *(torch.as_tensor(s, dtype=torch.float32) for s in states),
         )
     return [t.numpy() for t in out]
 

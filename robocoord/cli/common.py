@@ -34,7 +34,9 @@ def fail(lines: Sequence[str] | str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     return typer.Exit(code)
 
 
-def load_or_exit(path: Path, overrides: Sequence[str] = (), kind: str | Sequence[str] | None = None) -> BaseModel:
+def load_or_exit(
+    path: Path, overrides: Sequence[str] = (), kind: str | Sequence[str] | None = None
+) -> BaseModel:
     try:
         return load_config(path, overrides, expect_kind=kind)
     except ConfigError as err:

@@ -10,7 +10,10 @@ import yaml
 from robocoord.cli.common import SET_OPTION_HELP, load_or_exit
 from robocoord.config import KINDS, dump_config
 
-app = typer.Typer(help="Check and print strict YAML configs (every file names its model with `kind:`).", no_args_is_help=True)
+app = typer.Typer(
+    help="Check and print strict YAML configs (every file names its model with `kind:`).",
+    no_args_is_help=True,
+)
 
 
 @app.command("validate")

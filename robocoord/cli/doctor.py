@@ -99,19 +99,27 @@ def _rclpy_check(timeout_s: float) -> Check:
             [sys.executable, "-c", _PUBSUB_PROBE], capture_output=True, text=True, timeout=timeout_s, env=env
         )
     except subprocess.TimeoutExpired:
-        return Check("rclpy loopback pub/sub", False, f"timed out after {timeout_s:g} s", "check RMW / shared memory")
+        return Check(
+            "rclpy loopback pub/sub", False, f"timed out after {timeout_s:g} s", "check RMW / shared memory"
+        )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
         return Check("rclpy loopback pub/sub", False, last, "pip install -e '.[ros]'")
     if proc.stdout.strip().endswith("ok"):
-        return Check("rclpy loopback pub/sub", True, f"message received (domain {env['ROS_DOMAIN_ID']}, localhost)")
-    return Check("rclpy loopback pub/sub", False, "published but nothing arrived", "check ROS_DOMAIN_ID / firewall")
+        return Check(
+            "rclpy loopback pub/sub", True, f"message received (domain {env['ROS_DOMAIN_ID']}, localhost)"
+        )
+    return Check(
+        "rclpy loopback pub/sub", False, "published but nothing arrived", "check ROS_DOMAIN_ID / firewall"
+    )
 
 
 def _gcc_check() -> Check:
     gcc = shutil.which("gcc") or shutil.which("cc")
     if gcc is None:
-        return Check("gcc", False, "not found", "apt-get install gcc make (needed for the C firmware and virtual MCU)")
+        return Check(
+            "gcc", False, "not found", "apt-get install gcc make (needed for the C firmware and virtual MCU)"
+        )
     out = subprocess.run([gcc, "--version"], capture_output=True, text=True, check=False).stdout.splitlines()
     return Check("gcc", True, out[0] if out else gcc)
 
@@ -120,7 +128,9 @@ def _pty_check() -> Check:
     try:
         controller, device = os.openpty()
     except OSError as err:
-        return Check("pseudo-terminal", False, str(err), "mount devpts (/dev/pts) or run outside a restricted sandbox")
+        return Check(
+            "pseudo-terminal", False, str(err), "mount devpts (/dev/pts) or run outside a restricted sandbox"
+        )
     name = os.ttyname(device)
     os.close(controller)
     os.close(device)

@@ -23,8 +23,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-bench_app = typer.Typer(help="Benchmarks. With --json, stdout carries exactly one JSON object.", no_args_is_help=True)
-train_app = typer.Typer(help="Train a policy family; writes a run folder with artifacts/policy.onnx.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks. With --json, stdout carries exactly one JSON object.", no_args_is_help=True
+)
+train_app = typer.Typer(
+    help="Train a policy family; writes a run folder with artifacts/policy.onnx.", no_args_is_help=True
+)
 app.add_typer(bench_app, name="bench")
 app.add_typer(train_app, name="train")
 app.add_typer(config_cmd.app, name="config")

@@ -28,7 +28,9 @@ def inspect(
         return
     obs = contract.observation
     typer.echo(f"artifact      {artifact}")
-    typer.echo(f"family        {contract.family}   schema v{contract.schema_version}   opset {contract.opset}")
+    typer.echo(
+        f"family        {contract.family}   schema v{contract.schema_version}   opset {contract.opset}"
+    )
     typer.echo(f"sha256        {contract.sha256}  (verified)")
     typer.echo(f"control rate  {contract.control_rate_hz:g} Hz   stale after {contract.stale_timeout_s:g} s")
     typer.echo(f"observation   {obs.dim} values, clip ±{obs.clip}")

@@ -12,13 +12,24 @@ import numpy as np
 import onnx
 import pytest
 
-from robocoord.controllers.contract import METADATA_KEY, ZERO_DIGEST, ContinuousActionSpec, ObservationField, ObservationSpec, seal
+from robocoord.controllers.contract import (
+    METADATA_KEY,
+    ZERO_DIGEST,
+    ContinuousActionSpec,
+    ObservationField,
+    ObservationSpec,
+    seal,
+)
 from robocoord.controllers.policy import ArtifactError, ObservationShapeError, PolicyRuntime, read_contract
 from robocoord.training.export import ExportedPolicy, export_policy, make_provenance, mlp, torch_reference
 
 
-def rewrite(src: Path, dst: Path, edit_contract: Callable[[dict[str, Any]], None] | None = None,
-            edit_model: Callable[[onnx.ModelProto], None] | None = None) -> Path:
+def rewrite(
+    src: Path,
+    dst: Path,
+    edit_contract: Callable[[dict[str, Any]], None] | None = None,
+    edit_model: Callable[[onnx.ModelProto], None] | None = None,
+) -> Path:
     """Edit an artifact and re-seal it properly, so only the edited property is wrong."""
     model = onnx.load(str(src))
     props = {p.key: p for p in model.metadata_props}
@@ -49,7 +60,9 @@ def test_normalisation_and_clip_are_inside_the_graph(small_artifact: ExportedPol
     mean, std, clip = 0.5, 2.0, 5.0
     at_clip = np.full((1, 32), mean + clip * std, dtype=np.float32)
     beyond = np.full((1, 32), 1e6, dtype=np.float32)
-    np.testing.assert_allclose(runtime.act(at_clip).outputs["q_values"], runtime.act(beyond).outputs["q_values"])
+    np.testing.assert_allclose(
+        runtime.act(at_clip).outputs["q_values"], runtime.act(beyond).outputs["q_values"]
+    )
 
 
 def test_contract_round_trips_with_provenance(small_artifact: ExportedPolicy) -> None:
@@ -62,7 +75,9 @@ def test_contract_round_trips_with_provenance(small_artifact: ExportedPolicy) ->
     assert contract.control_rate_hz == 20.0
 
 
-def test_one_flipped_byte_anywhere_is_refused_with_hash(small_artifact: ExportedPolicy, tmp_path: Path) -> None:
+def test_one_flipped_byte_anywhere_is_refused_with_hash(
+    small_artifact: ExportedPolicy, tmp_path: Path
+) -> None:
     data = bytearray(small_artifact.path.read_bytes())
     rng = np.random.default_rng(1)
     for position in [len(data) // 2, 10, len(data) - 20, *rng.integers(0, len(data), 5)]:
@@ -93,7 +108,9 @@ def test_nan_or_inf_row_gets_safe_action_and_flag(small_artifact: ExportedPolicy
 
 
 def test_unknown_schema_version_is_refused(small_artifact: ExportedPolicy, tmp_path: Path) -> None:
-    bad = rewrite(small_artifact.path, tmp_path / "v9.onnx", edit_contract=lambda c: c.update(schema_version=9))
+    bad = rewrite(
+        small_artifact.path, tmp_path / "v9.onnx", edit_contract=lambda c: c.update(schema_version=9)
+    )
     with pytest.raises(ArtifactError, match=r"schema_version: expected one of \[1\], found 9"):
         PolicyRuntime(bad)
 
@@ -109,7 +126,9 @@ def test_unsupported_opset_is_refused(small_artifact: ExportedPolicy, tmp_path: 
         PolicyRuntime(bad)
 
 
-def test_graph_io_that_differs_from_contract_is_refused(small_artifact: ExportedPolicy, tmp_path: Path) -> None:
+def test_graph_io_that_differs_from_contract_is_refused(
+    small_artifact: ExportedPolicy, tmp_path: Path
+) -> None:
     def rename_input(c: dict[str, Any]) -> None:
         c["inputs"][0]["name"] = "observation"
 
@@ -121,7 +140,9 @@ def test_graph_io_that_differs_from_contract_is_refused(small_artifact: Exported
         c["outputs"][1]["shape"] = ["batch", 5]
 
     bad = rewrite(small_artifact.path, tmp_path / "shape.onnx", edit_contract=wrong_q_width)
-    with pytest.raises(ArtifactError, match=r"'q_values' shape: contract expects \['batch', 5\], graph has \['batch', 4\]"):
+    with pytest.raises(
+        ArtifactError, match=r"'q_values' shape: contract expects \['batch', 5\], graph has \['batch', 4\]"
+    ):
         PolicyRuntime(bad)
 
 
@@ -136,16 +157,27 @@ def test_continuous_policy_post_processing_clips_to_bounds(tmp_path: Path) -> No
     import torch
 
     torch.manual_seed(0)
-    observation = ObservationSpec(fields=[ObservationField(name="x", size=3, unit="1")], mean=[0.0] * 3, std=[1.0] * 3)
+    observation = ObservationSpec(
+        fields=[ObservationField(name="x", size=3, unit="1")], mean=[0.0] * 3, std=[1.0] * 3
+    )
     action = ContinuousActionSpec(
-        names=["v", "omega"], low=[-0.5, -1.0], high=[0.5, 1.0], units=["m/s", "rad/s"], safe_action=[0.0, 0.0]
+        names=["v", "omega"],
+        low=[-0.5, -1.0],
+        high=[0.5, 1.0],
+        units=["m/s", "rad/s"],
+        safe_action=[0.0, 0.0],
     )
     net = mlp([3, 16, 2])
     with torch.no_grad():
         net[-1].weight.mul_(100.0)  # push raw outputs far outside the bounds
     exported = export_policy(
-        net, tmp_path / "cont.onnx", family="rcmdp", observation=observation, action=action,
-        control_rate_hz=10.0, provenance=make_provenance("test", git_sha="test"),
+        net,
+        tmp_path / "cont.onnx",
+        family="rcmdp",
+        observation=observation,
+        action=action,
+        control_rate_hz=10.0,
+        provenance=make_provenance("test", git_sha="test"),
     )
     runtime = PolicyRuntime(exported.path)
     obs = np.random.default_rng(0).normal(size=(200, 3)).astype(np.float32)
@@ -174,13 +206,20 @@ def test_recurrent_state_is_an_explicit_input_and_output(tmp_path: Path) -> None
             return self.out(h_next), h_next
 
     torch.manual_seed(0)
-    observation = ObservationSpec(fields=[ObservationField(name="x", size=4, unit="1")], mean=[0.0] * 4, std=[1.0] * 4)
+    observation = ObservationSpec(
+        fields=[ObservationField(name="x", size=4, unit="1")], mean=[0.0] * 4, std=[1.0] * 4
+    )
     from robocoord.controllers.contract import DiscreteActionSpec
 
     exported = export_policy(
-        TinyGru(), tmp_path / "gru.onnx", family="drigm", observation=observation,
-        action=DiscreteActionSpec(n=3, meanings=["a", "b", "c"], safe_action=2), control_rate_hz=10.0,
-        provenance=make_provenance("test", git_sha="test"), recurrent_state=[("h", 8)],
+        TinyGru(),
+        tmp_path / "gru.onnx",
+        family="drigm",
+        observation=observation,
+        action=DiscreteActionSpec(n=3, meanings=["a", "b", "c"], safe_action=2),
+        control_rate_hz=10.0,
+        provenance=make_provenance("test", git_sha="test"),
+        recurrent_state=[("h", 8)],
     )
     runtime = PolicyRuntime(exported.path)
     assert [s.input for s in runtime.contract.recurrent_state] == ["h_in"]

@@ -65,7 +65,9 @@ def test_inspect_prints_the_contract(small_artifact: ExportedPolicy) -> None:
     assert json.loads(as_json.stdout)["family_params"] == {"kappa": 4}
 
 
-def test_inspect_refuses_a_tampered_artifact_with_exit_2(small_artifact: ExportedPolicy, tmp_path: Path) -> None:
+def test_inspect_refuses_a_tampered_artifact_with_exit_2(
+    small_artifact: ExportedPolicy, tmp_path: Path
+) -> None:
     data = bytearray(small_artifact.path.read_bytes())
     data[len(data) // 3] ^= 0xFF
     bad = tmp_path / "bad.onnx"
@@ -79,7 +81,10 @@ def test_bench_policy_json_is_exactly_one_object_on_stdout() -> None:
     """A real subprocess, so C-level writes to fd 1 would be caught too."""
     proc = subprocess.run(
         [sys.executable, "-m", "robocoord.cli.main", "bench", "policy", "--json", "--iterations", "200"],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr
     document = json.loads(proc.stdout)  # raises if anything else is on stdout
@@ -87,8 +92,11 @@ def test_bench_policy_json_is_exactly_one_object_on_stdout() -> None:
     assert set(document["machine"]) >= {"cpus", "python", "versions"}
     names = {r["name"] for r in document["results"]}
     assert names >= {
-        "ort_latency_us_p50_b1", "ort_latency_us_p99_b1", "torch_latency_us_p50_b1",
-        "speedup_ort_vs_torch_b1", "ort_latency_us_p50_b100",
+        "ort_latency_us_p50_b1",
+        "ort_latency_us_p99_b1",
+        "torch_latency_us_p50_b1",
+        "speedup_ort_vs_torch_b1",
+        "ort_latency_us_p50_b100",
     }
     for r in document["results"]:
         assert isinstance(r["value"], float | int) and r["value"] > 0 and r["unit"]

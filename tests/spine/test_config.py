@@ -51,7 +51,9 @@ def test_wrong_type_names_the_nested_field(tmp_path: Path) -> None:
 
 
 def test_every_error_is_reported_at_once(tmp_path: Path) -> None:
-    path = write(tmp_path, {"kind": "example", "robots": 0, "gamma": 1.5, "extra": 1, "optimiser": {"kind": "sgd"}})
+    path = write(
+        tmp_path, {"kind": "example", "robots": 0, "gamma": 1.5, "extra": 1, "optimiser": {"kind": "sgd"}}
+    )
     with pytest.raises(ConfigError) as err:
         load_config(path)
     joined = "\n".join(err.value.lines)
