@@ -1,0 +1,148 @@
+"""Fleet inventory (``kind: fleet-inventory``): the one description of a fleet that the launch
+file, ``robocoord fleet up`` and the tests all turn into the same node graph.
+
+Imports only pydantic (through :mod:`robocoord.config`), so the launch file can load it on a
+robot without rclpy, torch or pybullet being imported first.
+
+Frames and units: home poses are in the world frame (x forward, y left, z up) in metres and
+radians; rates in Hz; times in ms or s as the field name says.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
+
+from robocoord.config import StrictModel, load_config
+
+Backend = Literal["sim", "hil", "hardware"]
+BACKENDS: tuple[Backend, ...] = ("sim", "hil", "hardware")
+# A robot's port in ``hil``: the virtual MCU assigns the pty at bring-up.
+AUTO_PORT = "auto"
+
+
+class HomePose(StrictModel):
+    x_m: float
+    y_m: float
+    yaw_rad: float = 0.0
+
+
+class Robot(StrictModel):
+    id: NonNegativeInt = Field(description="robot id on the wire (firmware robot_id) and in topic names")
+    backend: Backend | None = Field(None, description="per-robot backend; default: the fleet's backend")
+    port: str = Field(AUTO_PORT, min_length=1, description="serial port or pyserial URL; 'auto' in hil")
+    home: HomePose
+    role: str = Field("worker", min_length=1)
+
+    @property
+    def namespace(self) -> str:
+        return f"robot_{self.id}"
+
+
+class PolicySection(StrictModel):
+    artifact: Path | None = Field(
+        None, description="policy .onnx; relative paths are from the inventory file"
+    )
+    task: Literal["warehouse", "team_push", "safe_nav"] = "warehouse"
+    trigger: Literal["timer", "telemetry"] = Field(
+        "timer",
+        description="timer: act on a fixed-rate wall timer at the contract rate; telemetry: act on each fresh "
+        "own telemetry (rate-limited to the contract rate), the timer then only checks deadlines and staleness",
+    )
+
+
+class RatesSection(StrictModel):
+    telemetry_hz: PositiveFloat = Field(100.0, description="firmware telemetry rate the bridge expects")
+    rate_band_fraction: PositiveFloat = Field(
+        0.2, lt=1.0, description="supervisor warns when a measured rate leaves [1-f, 1+f] x its nominal"
+    )
+    latency_warn_ms: PositiveFloat = Field(5.0, description="supervisor warns above this policy latency p99")
+    rtt_warn_ms: PositiveFloat = Field(5.0, description="supervisor warns above this serial round trip")
+    diagnostics_hz: PositiveFloat = Field(2.0, le=50.0)
+
+
+class LinkSection(StrictModel):
+    baud: PositiveInt = 921600
+    watchdog_ms: int = Field(200, ge=20, le=5000, description="firmware motor watchdog")
+    heartbeat_hz: PositiveFloat = Field(10.0, le=100.0)
+    telemetry_deadline_ms: PositiveFloat = Field(50.0, description="QoS deadline of the telemetry topics")
+    link_lost_ms: PositiveFloat = Field(300.0, description="no telemetry for this long: link reported lost")
+
+
+class LimitsSection(StrictModel):
+    max_wheel_speed_rad_s: PositiveFloat = 20.0
+    max_wheel_accel_rad_s2: PositiveFloat = 60.0
+    max_linear_m_s: PositiveFloat = 0.5
+    max_angular_rad_s: PositiveFloat = 3.0
+
+
+class RecordingSection(StrictModel):
+    enabled: bool | None = Field(None, description="None: on in hil, off otherwise")
+    directory: Path = Path("runs/recordings")
+
+
+class FleetInventory(StrictModel):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    backend: Backend = "hil"
+    plant: Literal["kinematic", "pybullet"] = Field(
+        "pybullet", description="plant of the virtual MCUs in hil"
+    )
+    seed: int = 0
+    policy: PolicySection = PolicySection()
+    rates: RatesSection = RatesSection()
+    link: LinkSection = LinkSection()
+    limits: LimitsSection = LimitsSection()
+    recording: RecordingSection = RecordingSection()
+    robots: list[Robot] = Field(min_length=1)
+
+    @field_validator("robots")
+    @classmethod
+    def _unique_ids(cls, robots: list[Robot]) -> list[Robot]:
+        seen: set[int] = set()
+        for robot in robots:
+            if robot.id in seen:
+                raise ValueError(f"robot id {robot.id} appears twice")
+            seen.add(robot.id)
+        return robots
+
+    @model_validator(mode="after")
+    def _check_ports(self) -> FleetInventory:
+        for index, robot in enumerate(self.robots):
+            backend = self.backend_of(robot)
+            if backend == "hardware" and robot.port == AUTO_PORT:
+                raise ValueError(f"robots[{index}].port: a hardware robot needs a real port, found 'auto'")
+        hardware_ports = [r.port for r in self.robots if self.backend_of(r) == "hardware"]
+        if len(set(hardware_ports)) != len(hardware_ports):
+            raise ValueError("robots: two hardware robots share a port")
+        return self
+
+    def backend_of(self, robot: Robot) -> Backend:
+        return robot.backend or self.backend
+
+    def with_backend(self, backend: Backend) -> FleetInventory:
+        """The same fleet with every robot on ``backend`` (the launch argument ``backend:=``)."""
+        data = self.model_dump()
+        data["backend"] = backend
+        for robot in data["robots"]:
+            robot["backend"] = None
+        return FleetInventory.model_validate(data)
+
+    def recording_on(self) -> bool:
+        return self.recording.enabled if self.recording.enabled is not None else self.backend == "hil"
+
+    def robot_ids(self) -> list[int]:
+        return [r.id for r in self.robots]
+
+
+def load_inventory(path: Path | str, overrides: tuple[str, ...] | list[str] = ()) -> FleetInventory:
+    """Load and validate an inventory; a relative artifact path is resolved against the file's folder."""
+    path = Path(path)
+    inventory = load_config(path, overrides, expect_kind="fleet-inventory")
+    if not isinstance(inventory, FleetInventory):
+        raise TypeError(f"{path}: kind fleet-inventory did not load as FleetInventory")
+    artifact = inventory.policy.artifact
+    if artifact is not None and not artifact.is_absolute():
+        inventory.policy.artifact = (path.parent / artifact).resolve()
+    return inventory

@@ -1,0 +1,1 @@
+"""One module per executable; each has a node class and ``main(args=None)``."""
