@@ -63,6 +63,7 @@ NOMINAL_DYNAMICS = DynamicsParams()
 # nominal contact parameters of the wheeled robot
 WHEEL_LATERAL_FRICTION = 1.0
 WHEEL_ROLLING_FRICTION = 0.001
+MIN_TORQUE_FRACTION = 0.05
 CASTER_LATERAL_FRICTION = 0.0  # an ideal ball caster transmits no traction
 FLOOR_LATERAL_FRICTION = 1.0
 
@@ -115,7 +116,9 @@ class PyBulletPlant:
         pb.setTimeStep(self.physics_dt_s, physicsClientId=self.client)
         # 10 solver iterations track wheel speeds to well under 1 % and run ~3x faster than the
         # default 50; pyramid friction instead of the cone is PyBullet's cheaper contact model.
-        pb.setPhysicsEngineParameter(numSolverIterations=10, enableConeFriction=0, physicsClientId=self.client)
+        pb.setPhysicsEngineParameter(
+            numSolverIterations=10, enableConeFriction=0, physicsClientId=self.client
+        )
         self._gravity_on = body == "wheeled"
         self._world_tilt_rad = (0.0, 0.0)
         self._set_gravity((0.0, 0.0))
@@ -134,8 +137,8 @@ class PyBulletPlant:
         self._lin_vel_world = np.zeros((n, 2))
         self._accel_world = np.zeros((n, 2))
         self._yaw_rate = np.zeros(n)
+        self._wheel_speed_rad_s = np.zeros((n, 2))
         self._disc_wheel_angle = np.zeros((n, 2))
-        self._disc_moving = np.zeros(n, dtype=bool)
         self.time_s = 0.0
         self.reset()
 
@@ -165,7 +168,9 @@ class PyBulletPlant:
                     jointDamping=0.0,
                     physicsClientId=self.client,
                 )
-            pb.changeDynamics(body_id, caster, lateralFriction=CASTER_LATERAL_FRICTION, physicsClientId=self.client)
+            pb.changeDynamics(
+                body_id, caster, lateralFriction=CASTER_LATERAL_FRICTION, physicsClientId=self.client
+            )
             links = [-1, *range(pb.getNumJoints(body_id, physicsClientId=self.client))]
             masses = {j: pb.getDynamicsInfo(body_id, j, physicsClientId=self.client)[0] for j in links}
             offset = np.asarray(pb.getDynamicsInfo(body_id, -1, physicsClientId=self.client)[3])
@@ -190,7 +195,12 @@ class PyBulletPlant:
             physicsClientId=self.client,
         )
         pb.changeDynamics(
-            body_id, -1, lateralFriction=0.0, linearDamping=0.0, angularDamping=0.0, physicsClientId=self.client
+            body_id,
+            -1,
+            lateralFriction=0.0,
+            linearDamping=0.0,
+            angularDamping=0.0,
+            physicsClientId=self.client,
         )
         return _RobotState(body_id, (), {-1: mass})
 
@@ -223,7 +233,9 @@ class PyBulletPlant:
         if start_poses_world is not None:
             poses = np.asarray(start_poses_world, dtype=float)
             if poses.shape != self._start_poses.shape:
-                raise ValueError(f"start_poses_world: expected shape {self._start_poses.shape}, got {poses.shape}")
+                raise ValueError(
+                    f"start_poses_world: expected shape {self._start_poses.shape}, got {poses.shape}"
+                )
             self._start_poses = poses.copy()
         z = self.geometry.wheel_radius_m if self.body == "wheeled" else DISC_RADIUS_M
         for robot, pose in zip(self._robots, self._start_poses, strict=True):
@@ -237,7 +249,7 @@ class PyBulletPlant:
         for line in self._latency_lines:
             line.clear()
         self._disc_wheel_angle[:] = 0.0
-        self._disc_moving[:] = False
+        self._wheel_speed_rad_s[:] = 0.0
         self.time_s = 0.0
         self._send_wheel_commands(np.arange(self.n_robots), np.zeros((self.n_robots, 2)))
         self._refresh_state(dt_s=None)
@@ -245,7 +257,9 @@ class PyBulletPlant:
     def apply(self, robot_id: int, wheel_speed_rad_s: Sequence[float]) -> None:
         cmd = np.asarray(wheel_speed_rad_s, dtype=float)
         if cmd.shape != (2,) or not np.all(np.isfinite(cmd)):
-            raise ValueError(f"wheel_speed_rad_s: expected two finite numbers (left, right), got {wheel_speed_rad_s!r}")
+            raise ValueError(
+                f"wheel_speed_rad_s: expected two finite numbers (left, right), got {wheel_speed_rad_s!r}"
+            )
         self._check_id(robot_id)
         self._setpoint_rad_s[robot_id] = cmd
 
@@ -263,7 +277,9 @@ class PyBulletPlant:
         wind = self._wind_forces()
         for _ in range(substeps):
             for body_id, force in wind:
-                pb.applyExternalForce(body_id, -1, force, (0, 0, 0), pb.LINK_FRAME, physicsClientId=self.client)
+                pb.applyExternalForce(
+                    body_id, -1, force, (0, 0, 0), pb.LINK_FRAME, physicsClientId=self.client
+                )
             pb.stepSimulation(physicsClientId=self.client)
         self.time_s += substeps * self.physics_dt_s
         self._refresh_state(dt_s=substeps * self.physics_dt_s)
@@ -336,7 +352,9 @@ class PyBulletPlant:
             self._check_id(i)
             robot = self._robots[i]
             for link, mass in robot.link_masses_kg.items():
-                pb.changeDynamics(robot.body_id, link, mass=mass * params.mass_scale, physicsClientId=self.client)
+                pb.changeDynamics(
+                    robot.body_id, link, mass=mass * params.mass_scale, physicsClientId=self.client
+                )
             for j in robot.wheel_joints:
                 pb.changeDynamics(
                     robot.body_id,
@@ -380,24 +398,26 @@ class PyBulletPlant:
         gains = np.array([r.dynamics.motor_gain for r in self._robots])
         cmd = np.clip(wheel_speed_rad_s, -limit, limit) * gains[:, None]
         if self.body == "wheeled":
+            torque_nm = self._available_torque_nm()
             for i in ids:
                 robot = self._robots[i]
-                torque = self.geometry.max_wheel_torque_nm * robot.dynamics.torque_limit_scale
                 pb.setJointMotorControlArray(
                     robot.body_id,
                     robot.wheel_joints,
                     pb.VELOCITY_CONTROL,
                     targetVelocities=cmd[i].tolist(),
-                    forces=[torque, torque],
+                    forces=(torque_nm[i] * robot.dynamics.torque_limit_scale).tolist(),
                     physicsClientId=self.client,
                 )
             return
         v, w = wheels_to_unicycle(cmd[:, 0], cmd[:, 1], self.geometry)
         yaw = self._pose[:, 2]
-        moving = (np.abs(v) > 1e-9) | (np.abs(w) > 1e-9)
+        commanded = (np.abs(v) > 1e-9) | (np.abs(w) > 1e-9)
+        # measured motion, so a robot bumped while parked is stopped again
+        moving = (np.abs(self._lin_vel_world).sum(axis=1) > 1e-6) | (np.abs(self._yaw_rate) > 1e-6)
         for i in ids:
             # a robot told to stand still that already stands still is left asleep
-            if not moving[i] and not self._disc_moving[i]:
+            if not commanded[i] and not moving[i]:
                 continue
             vx, vy = v[i] * np.cos(yaw[i]), v[i] * np.sin(yaw[i])
             pb.resetBaseVelocity(
@@ -406,7 +426,17 @@ class PyBulletPlant:
                 (0.0, 0.0, float(w[i])),
                 physicsClientId=self.client,
             )
-        self._disc_moving = moving
+
+    def _available_torque_nm(self) -> np.ndarray:
+        """(N, 2) DC-motor torque limit: stall torque at rest, falling linearly to zero at the no-load speed.
+
+        ``max_wheel_speed_rad_s`` is taken as the no-load speed. This is what makes a heavy load
+        slow a robot down instead of being pushed at the commanded speed regardless. A floor of
+        5 % of stall keeps some braking authority above the no-load speed. Updated once per
+        control step from the measured wheel speeds.
+        """
+        ratio = np.abs(self._wheel_speed_rad_s) / self.geometry.max_wheel_speed_rad_s
+        return self.geometry.max_wheel_torque_nm * np.clip(1.0 - ratio, MIN_TORQUE_FRACTION, 1.0)
 
     def _wind_forces(self) -> list[tuple[int, tuple[float, float, float]]]:
         forces = []
@@ -432,6 +462,9 @@ class PyBulletPlant:
             self._pose[i] = (pos[0] - (c * ox - s * oy), pos[1] - (s * ox + c * oy), yaw)
             self._lin_vel_world[i] = lin[:2]
             self._yaw_rate[i] = ang[2]
+            if robot.wheel_joints:
+                states = pb.getJointStates(robot.body_id, robot.wheel_joints, physicsClientId=self.client)
+                self._wheel_speed_rad_s[i] = (states[0][1], states[1][1])
         if dt_s is None:
             self._accel_world[:] = 0.0
             return

@@ -51,7 +51,9 @@ def _inertial(mass_kg: float, ixx: float, iyy: float, izz: float, xyz: str = "0 
     )
 
 
-def diffdrive_urdf(geometry: DiffDriveGeometry = DiffDriveGeometry(), shape: ChassisShape = ChassisShape()) -> str:
+def diffdrive_urdf(
+    geometry: DiffDriveGeometry = DiffDriveGeometry(), shape: ChassisShape = ChassisShape()
+) -> str:
     """URDF text of the robot for ``geometry``."""
     r = geometry.wheel_radius_m
     half_track = 0.5 * geometry.track_width_m
