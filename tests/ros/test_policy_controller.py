@@ -54,6 +54,7 @@ def fleet(gmfs_artifact: Path):
     runtime.executor.add_node(probe.node)
     probe.listen(Twist, "/robot_0/cmd_vel", command_qos())
     probe.listen(UInt8, "/robot_0/task_state", command_qos())
+    probe.listen(UInt8, "/robot_0/policy_action", command_qos())
     probe.listen(DiagnosticArray, "/diagnostics", diagnostics_qos())
     odom_pub = probe.node.create_publisher(Odometry, "/robot_0/odom", telemetry_qos(50.0))
     yield runtime, probe, odom_pub
@@ -85,13 +86,14 @@ def publish_for(pub, msg, seconds: float, rate_hz: float = 50.0) -> None:
 
 def test_fresh_odometry_drives_robot_towards_the_chosen_station(fleet):
     runtime, probe, odom_pub = fleet
-    # the fixture policy prefers Working; robot 0's work station is 0.6 m ahead of its home
+    # the fixture policy prefers Working; robot 0 sits at home (Idle), its work station is at 45° left
     publish_for(odom_pub, odom_at(0.0, 0.0), 0.6)
     cmd = probe.last("/robot_0/cmd_vel")
-    assert cmd is not None and cmd.linear.x > 0.05, cmd
-    assert probe.last("/robot_0/task_state").data == 1  # Transit while driving to the station
+    assert cmd is not None and cmd.linear.x > 0.05 and cmd.angular.z > 0.5, cmd
+    assert probe.last("/robot_0/task_state").data == 0  # still at home: Idle
+    assert probe.last("/robot_0/policy_action").data == 2  # intends Working
     node = runtime.nodes_of("policy_controller")[0]
-    assert node.loop.safe_actions >= 0 and node.last_output.reason == "ok"
+    assert node.last_decision.reason == "ok" and not node.last_decision.used_safe_action
 
 
 def test_stale_odometry_gives_stop_and_error_diagnostic(fleet):
@@ -116,7 +118,8 @@ def test_non_finite_odometry_gives_the_safe_action(fleet):
     t_nan = time.monotonic()
     publish_for(odom_pub, odom_at(float("nan"), 0.0), 0.4)
     node = runtime.nodes_of("policy_controller")[0]
-    assert node.last_output.used_safe_action and node.last_output.reason == "non_finite"
+    assert node.last_decision.used_safe_action and node.last_decision.reason == "non_finite"
+    assert node.last_decision.action == 0  # the contract's safe action (Idle)
     after = [m for t, m in probe.since("/robot_0/cmd_vel", t_nan + 0.15)]
     assert after and all(m.linear.x == 0.0 and m.angular.z == 0.0 for m in after)
 

@@ -36,6 +36,7 @@ setup(
             "policy_controller = robocoord_ros.nodes.policy_controller:main",
             "fleet_supervisor = robocoord_ros.nodes.fleet_supervisor:main",
             "sim_world = robocoord_ros.nodes.sim_world:main",
+            "fleet_recorder = robocoord_ros.nodes.fleet_recorder:main",
         ],
     },
 )

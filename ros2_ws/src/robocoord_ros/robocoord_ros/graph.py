@@ -161,7 +161,10 @@ def build_graph(
             )
         )
     if policy_path is not None:
+        latent = inventory.latent_positions()
+        wh = inventory.policy.warehouse
         for robot in inventory.robots:
+            station = inventory.work_station_of(robot)
             nodes.append(
                 NodeSpec(
                     "policy_controller",
@@ -171,10 +174,17 @@ def build_graph(
                         "artifact_path": str(policy_path),
                         "robot_id": robot.id,
                         "fleet_robot_ids": ids,
-                        "fleet_home_x_m": [float(r.home.x_m) for r in inventory.robots],
-                        "fleet_home_y_m": [float(r.home.y_m) for r in inventory.robots],
+                        "fleet_latent_flat": [float(v) for row in latent for v in row],
+                        "latent_dim": len(latent[0]),
                         "task": inventory.policy.task,
-                        "trigger": inventory.policy.trigger,
+                        "home_x_m": float(robot.home.x_m),
+                        "home_y_m": float(robot.home.y_m),
+                        "work_x_m": float(station.x_m),
+                        "work_y_m": float(station.y_m),
+                        "home_radius_m": float(wh.home_radius_m),
+                        "work_radius_m": float(wh.work_radius_m),
+                        "goto_rate_hz": float(wh.goto_rate_hz),
+                        "cruise_speed_m_s": float(wh.cruise_speed_m_s),
                         "max_linear_m_s": float(inventory.limits.max_linear_m_s),
                         "max_angular_rad_s": float(inventory.limits.max_angular_rad_s),
                         "telemetry_deadline_ms": float(inventory.link.telemetry_deadline_ms),

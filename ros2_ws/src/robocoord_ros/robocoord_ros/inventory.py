@@ -29,16 +29,42 @@ class HomePose(StrictModel):
     yaw_rad: float = 0.0
 
 
+class Point2D(StrictModel):
+    x_m: float
+    y_m: float
+
+
 class Robot(StrictModel):
     id: NonNegativeInt = Field(description="robot id on the wire (firmware robot_id) and in topic names")
     backend: Backend | None = Field(None, description="per-robot backend; default: the fleet's backend")
     port: str = Field(AUTO_PORT, min_length=1, description="serial port or pyserial URL; 'auto' in hil")
-    home: HomePose
+    home: HomePose = Field(description="home pose = Idle station, world frame")
     role: str = Field("worker", min_length=1)
+    work_station: Point2D | None = Field(None, description="warehouse work station, world frame [m]")
+    latent: list[float] | None = Field(
+        None, min_length=1, max_length=3, description="GMFS latent position in [0, 1]^d; default: scaled home"
+    )
+
+    @field_validator("latent")
+    @classmethod
+    def _unit_cube(cls, latent: list[float] | None) -> list[float] | None:
+        if latent is not None and not all(0.0 <= v <= 1.0 for v in latent):
+            raise ValueError(f"every coordinate must lie in [0, 1], found {latent}")
+        return latent
 
     @property
     def namespace(self) -> str:
         return f"robot_{self.id}"
+
+
+class WarehouseSection(StrictModel):
+    """Discrete task-state bookkeeping of the warehouse task (the same rules as robocoord.sim's warehouse)."""
+
+    home_radius_m: PositiveFloat = Field(0.2, description="this close to home: Idle")
+    work_radius_m: PositiveFloat = Field(0.3, description="this close to the work station: Working")
+    congestion_penalty_L: float = Field(1.0, ge=0.0, description="L in base(s) * max(0.4, 1 - L c)")
+    goto_rate_hz: PositiveFloat = Field(20.0, le=200.0, description="rate of the low-level go-to controller")
+    cruise_speed_m_s: PositiveFloat = Field(0.5, le=2.0)
 
 
 class PolicySection(StrictModel):
@@ -46,11 +72,7 @@ class PolicySection(StrictModel):
         None, description="policy .onnx; relative paths are from the inventory file"
     )
     task: Literal["warehouse", "team_push", "safe_nav"] = "warehouse"
-    trigger: Literal["timer", "telemetry"] = Field(
-        "timer",
-        description="timer: act on a fixed-rate wall timer at the contract rate; telemetry: act on each fresh "
-        "own telemetry (rate-limited to the contract rate), the timer then only checks deadlines and staleness",
-    )
+    warehouse: WarehouseSection = WarehouseSection()
 
 
 class RatesSection(StrictModel):
@@ -113,6 +135,10 @@ class FleetInventory(StrictModel):
             backend = self.backend_of(robot)
             if backend == "hardware" and robot.port == AUTO_PORT:
                 raise ValueError(f"robots[{index}].port: a hardware robot needs a real port, found 'auto'")
+        if len({len(r.latent) for r in self.robots if r.latent is not None}) > 1:
+            raise ValueError("robots: latent positions must all have the same dimension")
+        if any(r.latent is None for r in self.robots) and any(r.latent is not None for r in self.robots):
+            raise ValueError("robots: give a latent position for every robot or for none")
         hardware_ports = [r.port for r in self.robots if self.backend_of(r) == "hardware"]
         if len(set(hardware_ports)) != len(hardware_ports):
             raise ValueError("robots: two hardware robots share a port")
@@ -134,6 +160,27 @@ class FleetInventory(StrictModel):
 
     def robot_ids(self) -> list[int]:
         return [r.id for r in self.robots]
+
+    def work_station_of(self, robot: Robot) -> Point2D:
+        """The robot's work station; default: the centroid of all homes."""
+        if robot.work_station is not None:
+            return robot.work_station
+        n = len(self.robots)
+        return Point2D(
+            x_m=sum(r.home.x_m for r in self.robots) / n, y_m=sum(r.home.y_m for r in self.robots) / n
+        )
+
+    def latent_positions(self) -> list[list[float]]:
+        """Latent positions in robot order; default: homes min-max scaled into [0, 1]^2."""
+        if all(r.latent is not None for r in self.robots):
+            return [list(r.latent or []) for r in self.robots]
+        xs = [r.home.x_m for r in self.robots]
+        ys = [r.home.y_m for r in self.robots]
+
+        def scale(v: float, lo: float, hi: float) -> float:
+            return (v - lo) / (hi - lo) if hi > lo else 0.5
+
+        return [[scale(x, min(xs), max(xs)), scale(y, min(ys), max(ys))] for x, y in zip(xs, ys, strict=True)]
 
 
 def load_inventory(path: Path | str, overrides: tuple[str, ...] | list[str] = ()) -> FleetInventory:

@@ -3,11 +3,12 @@
 :class:`PolicyLoop` owns the loaded artifact (:class:`robocoord.controllers.policy.PolicyRuntime`),
 the staleness rule and the timing statistics. Family specifics are small strategy objects:
 
-* :class:`GmfsStrategy` — discrete task state S = {Idle, Transit, Working}; each tick draws κ
-  neighbours from W̄_i· of the graphon over the fleet's latent positions (the runtime sampler of
-  :mod:`robocoord.controllers.gmfs_sampler`), counts their last reported task states into ĝ_i and
-  acts on (one-hot s_i, ĝ_i/κ). The action is the intended next state; :class:`GoTo` drives the
-  robot to that state's station and the robot's task state follows from where it is.
+* :class:`GmfsStrategy` — discrete task state S = {Idle, Transit, Working}, read off the robot's
+  position exactly as robocoord.sim's warehouse does (:class:`WarehouseStations`). Each decision
+  draws κ neighbours from W̄_i· of the graphon over the fleet's latent positions (the graphon maths
+  of :mod:`robocoord.controllers.gmfs_sampler`), counts their last reported task states into ĝ_i and
+  acts on (one-hot s_i, ĝ_i/κ). The action is the intended next state; :class:`GoTo` (the sim's
+  go-to controller) drives the robot to that state's station between decisions.
 
 Stale or non-finite inputs give the contract's safe action and a zero twist (stop).
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
@@ -58,30 +58,45 @@ STOP = Twist2D(0.0, 0.0)
 
 @dataclass(frozen=True)
 class GoTo:
-    """Unicycle go-to-point controller: turn towards the goal, drive when roughly facing it."""
+    """The warehouse's low-level go-to-point controller (robocoord.sim.tasks.goto, numpy only), one robot."""
 
     max_linear_m_s: float
     max_angular_rad_s: float
-    gain_linear_per_s: float = 1.5
-    gain_angular_per_s: float = 4.0
-    arrive_radius_m: float = 0.08
-    drive_heading_rad: float = 0.6
+    cruise_speed_m_s: float = 0.5
 
-    def command(self, pose: Pose2D, goal_x_m: float, goal_y_m: float) -> tuple[Twist2D, bool]:
-        """(twist, arrived) for a robot at ``pose`` heading to (goal_x_m, goal_y_m)."""
-        dx, dy = goal_x_m - pose.x_m, goal_y_m - pose.y_m
-        distance = math.hypot(dx, dy)
-        if distance <= self.arrive_radius_m:
-            return STOP, True
-        heading_error = math.atan2(dy, dx) - pose.yaw_rad
-        heading_error = math.atan2(math.sin(heading_error), math.cos(heading_error))
-        omega = max(
-            -self.max_angular_rad_s, min(self.max_angular_rad_s, self.gain_angular_per_s * heading_error)
+    def command(self, pose: Pose2D, goal_x_m: float, goal_y_m: float) -> Twist2D:
+        from robocoord.sim.tasks.goto import GoToGains, go_to_unicycle
+
+        gains = GoToGains(cruise_speed_m_s=self.cruise_speed_m_s, max_yaw_rate_rad_s=self.max_angular_rad_s)
+        v, omega = go_to_unicycle(
+            np.array([[pose.x_m, pose.y_m, pose.yaw_rad]]), np.array([[goal_x_m, goal_y_m]]), gains
         )
-        if abs(heading_error) > self.drive_heading_rad:
-            return Twist2D(0.0, omega), False
-        v = min(self.max_linear_m_s, self.gain_linear_per_s * distance) * math.cos(heading_error)
-        return Twist2D(max(0.0, v), omega), False
+        return Twist2D(float(min(v[0], self.max_linear_m_s)), float(omega[0]))
+
+
+@dataclass(frozen=True)
+class WarehouseStations:
+    """One robot's stations and the task-state rule of the warehouse, world frame [m]."""
+
+    home_xy_m: tuple[float, float]
+    work_xy_m: tuple[float, float]
+    home_radius_m: float = 0.2
+    work_radius_m: float = 0.3
+
+    @property
+    def transit_xy_m(self) -> tuple[float, float]:
+        return (0.5 * (self.home_xy_m[0] + self.work_xy_m[0]), 0.5 * (self.home_xy_m[1] + self.work_xy_m[1]))
+
+    def classify(self, pose: Pose2D) -> int:
+        """Idle near home, Working near the work station, Transit anywhere else."""
+        if math.hypot(pose.x_m - self.work_xy_m[0], pose.y_m - self.work_xy_m[1]) < self.work_radius_m:
+            return WORKING
+        if math.hypot(pose.x_m - self.home_xy_m[0], pose.y_m - self.home_xy_m[1]) < self.home_radius_m:
+            return IDLE
+        return TRANSIT
+
+    def target(self, intended: int) -> tuple[float, float]:
+        return (self.home_xy_m, self.transit_xy_m, self.work_xy_m)[intended]
 
 
 @dataclass
@@ -92,35 +107,22 @@ class TickInput:
 
 
 @dataclass
-class TickOutput:
-    twist: Twist2D
+class Decision:
     action: int | list[float]
     used_safe_action: bool
     reason: str  # "ok" | "stale" | "no_input" | "non_finite"
-    task_state: int | None = None
-
-
-class FamilyStrategy(Protocol):
-    def observation(self, inp: TickInput, rng: np.random.Generator) -> np.ndarray: ...
-
-    def command(self, inp: TickInput, action: np.ndarray) -> tuple[Twist2D, int | None]: ...
-
-    def safe(self, inp: TickInput) -> tuple[Twist2D, int | None]: ...
+    task_state: int
 
 
 @dataclass
 class GmfsStrategy:
-    """GMFS on one robot. ``stations_m[s]`` is the (x, y) [m] offset from home of task state s's station."""
+    """GMFS on one robot: ĝ from κ neighbours drawn from W̄_i·, act on (one-hot s_i, ĝ/κ)."""
 
     contract: PolicyContract
     robot_id: int
     fleet_ids: Sequence[int]
     latent_positions: np.ndarray  # (n, d), same order as fleet_ids
-    home: Pose2D
-    goto: GoTo
-    stations_m: Sequence[tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0), (0.6, 0.0))
-    task_state: int = IDLE
-    intended: int = IDLE
+    stations: WarehouseStations
     _row: np.ndarray = field(init=False, repr=False)
     _kappa: int = field(init=False)
     _n_states: int = field(init=False)
@@ -168,102 +170,102 @@ class GmfsStrategy:
     def sample_counts(self, neighbour_states: Mapping[int, int], rng: np.random.Generator) -> np.ndarray:
         """ĝ_i: counts over S of κ neighbours drawn i.i.d. with replacement from W̄_i·.
 
-        A drawn neighbour whose state was never heard is counted as Idle (the state every robot starts in).
+        A drawn neighbour never heard from is counted as Idle (every robot starts parked at home).
         """
         picks = rng.choice(len(self.fleet_ids), size=self._kappa, replace=True, p=self._row)
         states = [neighbour_states.get(self.fleet_ids[j], IDLE) for j in picks]
         return np.bincount(np.asarray(states, dtype=np.int64), minlength=self._n_states)[: self._n_states]
 
-    def observation(self, inp: TickInput, rng: np.random.Generator) -> np.ndarray:
+    def observation(self, task_state: int, inp: TickInput, rng: np.random.Generator) -> np.ndarray:
         one_hot = np.zeros(self._n_states, dtype=np.float32)
-        one_hot[self.task_state] = 1.0
+        one_hot[task_state] = 1.0
         counts = self.sample_counts(inp.neighbour_states, rng)
         return np.concatenate([one_hot, counts.astype(np.float32) / self._kappa])
 
-    def goal(self, state: int) -> tuple[float, float]:
-        dx, dy = self.stations_m[state]
-        return self.home.x_m + dx, self.home.y_m + dy
-
-    def command(self, inp: TickInput, action: np.ndarray) -> tuple[Twist2D, int | None]:
-        if inp.pose is None:
-            return self.safe(inp)
-        self.intended = int(action)
-        twist, arrived = self.goto.command(inp.pose, *self.goal(self.intended))
-        if arrived:
-            self.task_state = self.intended
-        elif self.intended != self.task_state:
-            self.task_state = TRANSIT
-        return twist, self.task_state
-
-    def safe(self, inp: TickInput) -> tuple[Twist2D, int | None]:
-        return STOP, self.task_state
-
 
 class PolicyLoop:
-    """Artifact + strategy + safety + statistics for one robot."""
+    """Artifact + strategy + safety + statistics for one robot.
+
+    :meth:`decide` runs at the contract rate (the policy); :meth:`control` runs on every fresh
+    pose (the go-to controller towards the decided station). Both give the safe action / a stop
+    when the pose is missing, older than ``stale_after_s`` or not finite.
+    """
 
     def __init__(
         self,
         runtime: PolicyRuntime,
-        strategy: FamilyStrategy,
+        strategy: GmfsStrategy,
+        goto: GoTo,
         *,
-        stale_after_s: float | None = None,
+        stale_after_s: float,
         seed: int = 0,
     ):
         self.runtime = runtime
         self.contract = runtime.contract
         self.strategy = strategy
+        self.goto = goto
         self.period_s = 1.0 / self.contract.control_rate_hz
-        self.stale_after_s = stale_after_s if stale_after_s is not None else self.contract.stale_timeout_s
+        self.stale_after_s = stale_after_s
         self.rng = np.random.default_rng(seed)
         self.latency = LatencyHistogram()
         self.compute = LatencyHistogram()
         self.deadlines = DeadlineMonitor(self.period_s)
-        self.rate = RateMeter()
+        self.decision_rate = RateMeter(window_s=max(4.0, 4.0 * self.period_s))
+        self.control_rate = RateMeter()
         self.safe_actions = 0
-        self.ticks = 0
+        self.decisions = 0
+        self.intended = IDLE
+        self.task_state = IDLE
+        self.safe = True  # no decision yet: stand still
         self.last_reason = "no_input"
 
-    def tick(self, now_s: float, inp: TickInput) -> TickOutput:
-        """Decide this tick's command from ``inp``. Timing statistics use ``now_s``."""
-        self.ticks += 1
-        self.rate.add(now_s)
-        reason = "ok"
+    def input_problem(self, now_s: float, inp: TickInput) -> str | None:
         if inp.pose is None or inp.pose_stamp_s is None:
-            reason = "no_input"
-        elif now_s - inp.pose_stamp_s > self.stale_after_s:
-            reason = "stale"
-        elif not inp.pose.finite():
-            reason = "non_finite"
-        self.last_reason = reason
-        if reason != "ok":
-            self.safe_actions += 1
-            twist, task_state = self.strategy.safe(inp)
-            return TickOutput(twist, self._safe_action_value(), True, reason, task_state)
-        obs = self.strategy.observation(inp, self.rng)
-        result = self.runtime.act(obs[None, :])
-        if bool(result.used_safe_action[0]):
-            self.safe_actions += 1
-            self.last_reason = "non_finite"
-            twist, task_state = self.strategy.safe(inp)
-            return TickOutput(twist, self._safe_action_value(), True, "non_finite", task_state)
-        action = result.action[0]
-        twist, task_state = self.strategy.command(inp, action)
-        if not (math.isfinite(twist.linear_m_s) and math.isfinite(twist.angular_rad_s)):
-            self.safe_actions += 1
-            twist, task_state = self.strategy.safe(inp)
-            return TickOutput(twist, self._safe_action_value(), True, "non_finite", task_state)
-        value: int | list[float] = int(action) if np.ndim(action) == 0 else [float(x) for x in action]
-        return TickOutput(twist, value, False, "ok", task_state)
+            return "no_input"
+        if now_s - inp.pose_stamp_s > self.stale_after_s:
+            return "stale"
+        if not inp.pose.finite():
+            return "non_finite"
+        return None
 
-    def record_latency(self, input_stamp_s: float | None, tick_start_s: float, published_s: float) -> None:
-        self.compute.add(1e3 * (published_s - tick_start_s))
+    def decide(self, now_s: float, inp: TickInput) -> Decision:
+        self.decisions += 1
+        self.decision_rate.add(now_s)
+        problem = self.input_problem(now_s, inp)
+        if problem is None and inp.pose is not None:
+            self.task_state = self.strategy.stations.classify(inp.pose)
+            obs = self.strategy.observation(self.task_state, inp, self.rng)
+            result = self.runtime.act(obs[None, :])
+            if not bool(result.used_safe_action[0]):
+                self.intended = int(result.action[0])
+                self.safe = False
+                self.last_reason = "ok"
+                return Decision(self.intended, False, "ok", self.task_state)
+            problem = "non_finite"
+        self.safe_actions += 1
+        self.safe = True
+        self.last_reason = problem
+        return Decision(int(self.runtime.safe_action), True, problem, self.task_state)
+
+    def control(self, now_s: float, inp: TickInput) -> Twist2D:
+        """The go-to command towards the decided station; a stop while the input is bad or no decision is valid."""
+        self.control_rate.add(now_s)
+        problem = self.input_problem(now_s, inp)
+        if problem is not None:
+            self.last_reason = problem
+            self.safe = True
+            return STOP
+        if self.safe or inp.pose is None:
+            return STOP
+        twist = self.goto.command(inp.pose, *self.strategy.stations.target(self.intended))
+        if not (math.isfinite(twist.linear_m_s) and math.isfinite(twist.angular_rad_s)):
+            return STOP
+        return twist
+
+    def record_latency(self, input_stamp_s: float | None, start_s: float, published_s: float) -> None:
+        self.compute.add(1e3 * (published_s - start_s))
         if input_stamp_s is not None:
             self.latency.add(1e3 * (published_s - input_stamp_s))
-
-    def _safe_action_value(self) -> int | list[float]:
-        safe = self.runtime.safe_action
-        return int(safe) if safe.ndim == 0 else [float(x) for x in safe]
 
 
 def latent_positions_from_homes(xs_m: Sequence[float], ys_m: Sequence[float]) -> np.ndarray:

@@ -8,9 +8,11 @@ Topics (relative, inside the robot's namespace): subscribes ``odom`` (best effor
 deadline) and, for GMFS, ``/robot_<j>/task_state`` of every robot; publishes ``cmd_vel``
 (reliable), ``task_state`` (std_msgs/UInt8) and ``/diagnostics``.
 
-``trigger``: ``timer`` acts on a wall timer at the contract rate; ``telemetry`` acts as soon
-as fresh odometry arrives (at most once per period), and the contract-rate timer then only
-checks staleness (safe action) and deadlines.
+Two loops: the policy decides at the contract's fixed rate (a wall timer; a tick starting more
+than one period late counts as a deadline miss); the go-to controller turns each fresh odometry
+message into ``cmd_vel`` towards the decided station (input-to-command latency is measured from
+the odometry's arrival to the publish). A watchdog timer at the go-to rate publishes the stop
+when odometry goes stale.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
@@ -27,14 +30,16 @@ from std_msgs.msg import UInt8
 
 from robocoord.controllers.policy import ArtifactError, PolicyRuntime
 from robocoord_ros.policy_logic import (
+    STOP,
     ContractMismatch,
+    Decision,
     GmfsStrategy,
     GoTo,
     PolicyLoop,
     Pose2D,
     TickInput,
     Twist2D,
-    latent_positions_from_homes,
+    WarehouseStations,
 )
 from robocoord_ros.rosutil import (
     command_qos,
@@ -55,10 +60,25 @@ class PolicyControllerNode(Node):
         artifact = declare(self, "artifact_path", None, "policy .onnx artifact", kind=str)
         self.robot_id: int = declare(self, "robot_id", None, "this robot's id", kind=int, low=0)
         fleet_ids = declare(self, "fleet_robot_ids", [0], "ids of every robot in the fleet", kind=list)
-        home_x = declare(self, "fleet_home_x_m", [0.0], "home x of every robot, world frame [m]", kind=list)
-        home_y = declare(self, "fleet_home_y_m", [0.0], "home y of every robot, world frame [m]", kind=list)
+        latent = declare(
+            self,
+            "fleet_latent_flat",
+            [0.0],
+            "latent positions of every robot, row-major (n x latent_dim)",
+            kind=list,
+        )
+        latent_dim = declare(self, "latent_dim", 2, "dimension of a latent position", low=1, high=3)
         task = declare(self, "task", "warehouse", "sim task the policy was trained on", choices=["warehouse"])
-        self.trigger = declare(self, "trigger", "timer", "timer | telemetry", choices=["timer", "telemetry"])
+        home_x = declare(self, "home_x_m", 0.0, "home (Idle station) x, world frame [m]")
+        home_y = declare(self, "home_y_m", 0.0, "home (Idle station) y, world frame [m]")
+        work_x = declare(self, "work_x_m", 0.0, "work station x, world frame [m]")
+        work_y = declare(self, "work_y_m", 0.0, "work station y, world frame [m]")
+        home_r = declare(self, "home_radius_m", 0.2, "this close to home is Idle [m]", low=0.01)
+        work_r = declare(
+            self, "work_radius_m", 0.3, "this close to the work station is Working [m]", low=0.01
+        )
+        goto_hz = declare(self, "goto_rate_hz", 20.0, "go-to controller rate [Hz]", low=1.0, high=500.0)
+        cruise = declare(self, "cruise_speed_m_s", 0.5, "go-to cruise speed [m/s]", low=0.01, high=5.0)
         expected_rate = declare(
             self, "control_rate_hz", 0.0, "expected contract rate [Hz]; 0 accepts the artifact's", low=0.0
         )
@@ -66,14 +86,13 @@ class PolicyControllerNode(Node):
         max_w = declare(self, "max_angular_rad_s", 3.0, "yaw rate limit [rad/s]", low=0.0, high=20.0)
         deadline_ms = declare(self, "telemetry_deadline_ms", 50.0, "odom QoS deadline [ms]", low=1.0)
         stale_s = declare(
-            self, "stale_after_s", 0.0, "input age giving the safe action [s]; 0: contract", low=0.0
+            self, "stale_after_s", 0.2, "odometry older than this gives the safe action [s]", low=0.001
         )
         diag_hz = declare(self, "diagnostics_rate_hz", 2.0, "diagnostics rate [Hz]", low=0.1, high=50.0)
         seed = declare(self, "seed", 0, "neighbour-sampling seed (robot id is added)", low=0)
-        if not (len(fleet_ids) == len(home_x) == len(home_y)):
+        if len(latent) != latent_dim * len(fleet_ids):
             raise ContractMismatch(
-                f"fleet_robot_ids ({len(fleet_ids)}), fleet_home_x_m ({len(home_x)}) and "
-                f"fleet_home_y_m ({len(home_y)}) must have the same length"
+                f"fleet_latent_flat has {len(latent)} values, expected latent_dim x robots = {latent_dim * len(fleet_ids)}"
             )
         try:
             runtime = PolicyRuntime(artifact)
@@ -88,34 +107,31 @@ class PolicyControllerNode(Node):
             raise ContractMismatch(
                 f"{artifact}: family {contract.family!r} is not runnable on task {task!r} by this node (expects 'gmfs')"
             )
-        index = list(fleet_ids).index(self.robot_id) if self.robot_id in fleet_ids else -1
-        if index < 0:
-            raise ContractMismatch(f"robot_id {self.robot_id} is not in fleet_robot_ids {list(fleet_ids)}")
-        goto = GoTo(max_linear_m_s=max_v, max_angular_rad_s=max_w)
+        stations = WarehouseStations((home_x, home_y), (work_x, work_y), home_r, work_r)
         strategy = GmfsStrategy(
             contract=contract,
             robot_id=self.robot_id,
             fleet_ids=list(fleet_ids),
-            latent_positions=latent_positions_from_homes(home_x, home_y),
-            home=Pose2D(float(home_x[index]), float(home_y[index]), 0.0),
-            goto=goto,
+            latent_positions=np.asarray(latent, dtype=float).reshape(len(fleet_ids), latent_dim),
+            stations=stations,
         )
-        self.loop = PolicyLoop(
-            runtime, strategy, stale_after_s=stale_s if stale_s > 0 else None, seed=seed + self.robot_id
-        )
+        goto = GoTo(max_linear_m_s=max_v, max_angular_rad_s=max_w, cruise_speed_m_s=cruise)
+        self.loop = PolicyLoop(runtime, strategy, goto, stale_after_s=stale_s, seed=seed + self.robot_id)
+        self.goto_period_s = 1.0 / goto_hz
         self.hardware_id = f"robot_{self.robot_id}"
         self.diag_name = f"{self.hardware_id}/policy_controller"
 
         self._pose: Pose2D | None = None
         self._pose_stamp_s: float | None = None
         self._neighbour_states: dict[int, int] = {}
-        self._last_command_s: float | None = None
-        self._last_acted_stamp_s: float | None = None
+        self._last_control_s: float | None = None
         self.deadline_misses = 0
-        self.last_output = None
+        self.last_decision: Decision | None = None
+        self.last_twist: Twist2D = STOP
 
         self._cmd_pub = self.create_publisher(Twist, "cmd_vel", command_qos())
         self._state_pub = self.create_publisher(UInt8, "task_state", command_qos())
+        self._action_pub = self.create_publisher(UInt8, "policy_action", command_qos())
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", diagnostics_qos())
         self.create_subscription(Odometry, "odom", self._on_odom, telemetry_qos(deadline_ms))
         for rid in fleet_ids:
@@ -126,59 +142,62 @@ class PolicyControllerNode(Node):
                     lambda msg, rid=rid: self._on_task_state(rid, msg),
                     command_qos(),
                 )
-        self.create_timer(self.loop.period_s, self._on_timer)
+        self.create_timer(self.loop.period_s, self._on_decision_timer)
+        self.create_timer(self.goto_period_s, self._on_watchdog_timer)
         self.create_timer(1.0 / diag_hz, self._publish_diagnostics)
         self.get_logger().info(
-            f"policy {contract.family} from {artifact} at {contract.control_rate_hz:g} Hz, trigger={self.trigger}, "
-            f"kappa={strategy.kappa}"
+            f"policy {contract.family} from {artifact}: decisions at {contract.control_rate_hz:g} Hz, "
+            f"go-to at {goto_hz:g} Hz, kappa={strategy.kappa}"
         )
 
     # --- inputs
+    def _input(self) -> TickInput:
+        return TickInput(self._pose, self._pose_stamp_s, self._neighbour_states)
+
     def _on_odom(self, msg: Odometry) -> None:
         q = msg.pose.pose.orientation
         self._pose = Pose2D(
             msg.pose.pose.position.x, msg.pose.pose.position.y, yaw_from_quaternion(q.z, q.w, q.x, q.y)
         )
         self._pose_stamp_s = time.monotonic()
-        if self.trigger == "telemetry":
-            now = self._pose_stamp_s
-            if self._last_command_s is None or now - self._last_command_s >= 0.5 * self.loop.period_s:
-                self._act(now)
+        # the go-to controller acts on fresh odometry, at most at its own rate
+        if (
+            self._last_control_s is None
+            or self._pose_stamp_s - self._last_control_s >= 0.5 * self.goto_period_s
+        ):
+            self._control(self._pose_stamp_s)
 
     def _on_task_state(self, robot_id: int, msg: UInt8) -> None:
         self._neighbour_states[robot_id] = int(msg.data)
 
-    # --- control
-    def _on_timer(self) -> None:
+    # --- decisions (contract rate) and control (go-to rate)
+    def _on_decision_timer(self) -> None:
         now = time.monotonic()
-        if self.trigger == "timer":
-            if self.loop.deadlines.tick(now):
-                self.deadline_misses += 1
-            self._act(now)
-            return
-        # telemetry trigger: the timer watches the deadline and staleness
-        if self._last_command_s is not None and now - self._last_command_s > 1.5 * self.loop.period_s:
+        if self.loop.deadlines.tick(now):
             self.deadline_misses += 1
-        if self._pose_stamp_s is None or now - self._pose_stamp_s > self.loop.stale_after_s:
-            self._act(now)
+        decision = self.loop.decide(now, self._input())
+        self.last_decision = decision
+        self._state_pub.publish(UInt8(data=int(decision.task_state)))
+        if isinstance(decision.action, int):
+            self._action_pub.publish(UInt8(data=decision.action))
+        self._control(time.monotonic())
 
-    def _act(self, now: float) -> None:
-        inp = TickInput(self._pose, self._pose_stamp_s, self._neighbour_states)
-        out = self.loop.tick(now, inp)
-        self._publish_twist(out.twist)
-        published = time.monotonic()
-        if not out.used_safe_action:
-            self.loop.record_latency(self._pose_stamp_s, now, published)
-        self._last_command_s = published
-        self.last_output = out
-        if out.task_state is not None:
-            self._state_pub.publish(UInt8(data=int(out.task_state)))
+    def _on_watchdog_timer(self) -> None:
+        now = time.monotonic()
+        if self._last_control_s is not None and now - self._last_control_s > 2.0 * self.goto_period_s:
+            self._control(now)  # no fresh odometry for two go-to periods: this publishes the stop
 
-    def _publish_twist(self, twist: Twist2D) -> None:
+    def _control(self, start: float) -> None:
+        twist = self.loop.control(start, self._input())
         msg = Twist()
         msg.linear.x = float(twist.linear_m_s)
         msg.angular.z = float(twist.angular_rad_s)
         self._cmd_pub.publish(msg)
+        published = time.monotonic()
+        if self.loop.last_reason == "ok":
+            self.loop.record_latency(self._pose_stamp_s, start, published)
+        self._last_control_s = published
+        self.last_twist = twist
 
     def _publish_diagnostics(self) -> None:
         now = time.monotonic()
@@ -191,17 +210,19 @@ class PolicyControllerNode(Node):
             "no_input": "no odometry yet: safe action",
         }.get(reason, "non-finite input: safe action")
         values = {
-            "control_rate_hz": loop.rate.rate_hz(now),
-            "control_rate_nominal_hz": loop.contract.control_rate_hz,
+            "control_rate_hz": loop.control_rate.rate_hz(now),
+            "decision_rate_hz": loop.decision_rate.rate_hz(now),
+            "decision_rate_nominal_hz": loop.contract.control_rate_hz,
             "latency_ms_p50": loop.latency.percentile(50),
             "latency_ms_p99": loop.latency.percentile(99),
             "latency_histogram_ms": loop.latency.as_text(),
             "compute_ms_p99": loop.compute.percentile(99),
             "deadline_misses": self.deadline_misses,
             "safe_actions": loop.safe_actions,
-            "ticks": loop.ticks,
+            "decisions": loop.decisions,
+            "task_state": loop.task_state,
+            "intended_state": loop.intended,
             "input_state": reason,
-            "trigger": self.trigger,
         }
         msg = DiagnosticArray()
         msg.header.stamp = self.get_clock().now().to_msg()
