@@ -82,7 +82,11 @@ def encode(message: Message, robot_id: int, seq: int, version: int = PROTOCOL_VE
         # struct.pack itself refuses out-of-range or non-integer wire values.
         raw = layout.frame.pack(version, layout.spec.msg_id, robot_id, seq & 0xFFFF, *message)
     except struct.error:
-        if isinstance(robot_id, bool) or not isinstance(robot_id, int) or not 0 <= robot_id <= BROADCAST_ROBOT_ID:
+        if (
+            isinstance(robot_id, bool)
+            or not isinstance(robot_id, int)
+            or not 0 <= robot_id <= BROADCAST_ROBOT_ID
+        ):
             raise ValueError(f"robot_id {robot_id!r} is outside 0..{BROADCAST_ROBOT_ID}") from None
         raise ValueError(_explain_bad_fields(layout.spec, message)) from None
     raw += _CRC.pack(crc_hqx(raw, CRC_INIT))

@@ -121,6 +121,8 @@ def _field(raw: dict[str, object], where: str) -> Field:
     py = raw.get("py", name)
     if (scale is None) != ("py" not in raw):
         raise SchemaError(f"{where}.{name}: a scaled field needs both 'py' and 'scale'")
+    if scale is not None and not (isinstance(scale, float | int) and scale > 0):
+        raise SchemaError(f"{where}.{name}: scale must be a positive number, got {scale!r}")
     return Field(name=name, py=str(py), type=str(type_), scale=float(scale) if scale is not None else None)
 
 
@@ -443,7 +445,9 @@ def render_py_tables(schema: Schema) -> str:
             "    ),",
         ]
     out += [")", ""]
-    out += ["Message = (", f"    {s.messages[0].name}"] + [f"    | {m.name}" for m in s.messages[1:]] + [")", ""]
+    out += (
+        ["Message = (", f"    {s.messages[0].name}"] + [f"    | {m.name}" for m in s.messages[1:]] + [")", ""]
+    )
     return "\n".join(out)
 
 

@@ -1,0 +1,592 @@
+"""SerialLink: the host end of one robot's serial line.
+
+A reader thread owns the port: it decodes frames, answers pending requests, keeps
+the latest telemetry and a bounded telemetry queue, and reopens the port with
+exponential backoff when it disappears (USB unplug, pty closed). A heartbeat thread
+feeds the firmware watchdog and decides link up/down from the age of the last valid
+frame. Any pyserial port name or URL works (``/dev/ttyUSB0``, ``loop://``,
+``socket://host:port``).
+
+Thread safety: every public method may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import serial
+
+from robocoord.firmware_bridge.codec import Frame, FrameDecoder, encode, spec_for
+from robocoord.firmware_bridge.protocol_tables import (
+    BROADCAST_ROBOT_ID,
+    PROTOCOL_VERSION,
+    Ack,
+    Capabilities,
+    ClearEStop,
+    EStop,
+    Heartbeat,
+    Hello,
+    HelloAck,
+    Message,
+    Nack,
+    NackCode,
+    SetLimits,
+    Telemetry,
+    VelocityCommand,
+    WheelCommand,
+)
+
+HOST_SOFTWARE_VERSION = 0x0100
+_PENDING_LIMIT = 64  # outstanding RTT probes kept; older ones are forgotten
+_HELLO_ID = spec_for(Hello).msg_id
+
+
+class LinkError(RuntimeError):
+    pass
+
+
+class LinkTimeout(LinkError):
+    pass
+
+
+class ProtocolVersionError(LinkError):
+    """The firmware speaks another protocol version; nothing else can be exchanged safely."""
+
+
+class CommandRejected(LinkError):
+    def __init__(self, nack: Nack):
+        self.nack = nack
+        try:
+            code = NackCode(nack.code).name
+        except ValueError:
+            code = f"code {nack.code}"
+        super().__init__(f"firmware refused message type {nack.acked_type} (seq {nack.acked_seq}): {code}")
+
+
+@dataclass(frozen=True)
+class LinkStats:
+    link_up: bool
+    port_open: bool
+    handshake_ok: bool
+    frames_in: int
+    frames_out: int
+    bytes_in: int
+    bytes_out: int
+    crc_errors: int
+    framing_errors: int  # bad stuffing, too short, wrong payload length, oversize
+    resyncs: int  # times the decoder dropped bytes up to the next delimiter
+    drops: int  # telemetry dropped from the full queue
+    tx_dropped: int  # sends refused because the port was closed or blocked
+    wrong_robot_id: int
+    unknown_type: int
+    version_mismatch: int
+    nacks: int
+    reconnects: int
+    rtt_ms_last: float | None
+    rtt_ms_p50: float | None
+    rtt_ms_p99: float | None
+    rtt_samples: int
+    last_rx_age_s: float | None
+    last_error: str | None = None
+    firmware: dict[str, int] = field(default_factory=dict)  # from HelloAck
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Pending:
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reply: Message | None = None
+        self.error: LinkError | None = None
+
+
+class SerialLink:
+    """Host side of one robot link. ``open()`` starts the threads; use as a context manager."""
+
+    def __init__(
+        self,
+        port: str,
+        robot_id: int,
+        *,
+        baudrate: int = 115200,
+        heartbeat_period_s: float = 0.1,
+        link_timeout_s: float | None = None,
+        telemetry_queue_size: int = 256,
+        reconnect_min_s: float = 0.05,
+        reconnect_max_s: float = 1.0,
+        handshake: bool = True,
+        on_telemetry: Callable[[Telemetry], None] | None = None,
+        on_link_change: Callable[[bool], None] | None = None,
+        protocol_version: int = PROTOCOL_VERSION,
+    ):
+        if not 0 <= robot_id < BROADCAST_ROBOT_ID:
+            raise ValueError(f"robot_id must be 0..{BROADCAST_ROBOT_ID - 1}, got {robot_id}")
+        if heartbeat_period_s <= 0:
+            raise ValueError("heartbeat_period_s must be positive")
+        self.port = port
+        self.robot_id = robot_id
+        self.baudrate = baudrate
+        self.heartbeat_period_s = heartbeat_period_s
+        # 2.5 periods: one lost heartbeat reply is tolerated, and with checks every quarter
+        # period the link is reported down within 3 periods of the last frame.
+        self.link_timeout_s = link_timeout_s if link_timeout_s is not None else 2.5 * heartbeat_period_s
+        self.reconnect_min_s = reconnect_min_s
+        self.reconnect_max_s = reconnect_max_s
+        self.handshake = handshake
+        self.on_telemetry = on_telemetry
+        self.on_link_change = on_link_change
+        # Only a test of version negotiation sets this to anything but ours.
+        self.protocol_version = protocol_version
+        self.telemetry: queue.Queue[Telemetry] = queue.Queue(maxsize=telemetry_queue_size)
+
+        self._serial: serial.SerialBase | None = None
+        self._write_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._decoder = FrameDecoder()
+        self._seq = 0
+        self._latest: Telemetry | None = None
+        self._telemetry_cond = threading.Condition(self._state_lock)
+        self._last_rx: float | None = None
+        self._link_up = False
+        self._link_cond = threading.Condition(self._state_lock)
+        self._handshake_ok = False
+        self._firmware: dict[str, int] = {}
+        self._pending: dict[tuple[int, int], _Pending] = {}
+        self._hello_pending: _Pending | None = None
+        self._probe_sent: collections.OrderedDict[tuple[str, int], float] = collections.OrderedDict()
+        self._rtt_ms: collections.deque[float] = collections.deque(maxlen=1000)
+        self._last_error: str | None = None
+        self._counts = dict.fromkeys(
+            (
+                "frames_in",
+                "frames_out",
+                "bytes_in",
+                "bytes_out",
+                "drops",
+                "tx_dropped",
+                "wrong_robot_id",
+                "nacks",
+                "reconnects",
+                "opens",
+            ),
+            0,
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self, wait_s: float | None = None) -> SerialLink:
+        """Start the reader and heartbeat threads. With ``wait_s``, block until the link is up."""
+        if self._threads:
+            return self
+        self._stop.clear()
+        for target, name in ((self._reader, "rx"), (self._heartbeat, "heartbeat")):
+            thread = threading.Thread(target=target, name=f"serial-link-{self.robot_id}-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        if wait_s is not None and not self.wait_link(True, wait_s):
+            detail = f": {self._last_error}" if self._last_error else ""
+            raise LinkTimeout(f"robot {self.robot_id} on {self.port}: link not up after {wait_s} s{detail}")
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=2.0)
+        self._threads.clear()
+        self._close_port()
+
+    def __enter__(self) -> SerialLink:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ sending
+
+    def send(self, message: Message) -> int | None:
+        """Encode and write one message; returns its seq, or None if the port is not open."""
+        return self._send(message)
+
+    def _send(self, message: Message, before_write: Callable[[int], None] | None = None) -> int | None:
+        with self._write_lock:
+            seq = self._seq
+            self._seq = (self._seq + 1) & 0xFFFF
+            frame = encode(message, self.robot_id, seq, version=self.protocol_version)
+            port = self._serial
+            if port is None:
+                self._counts["tx_dropped"] += 1
+                return None
+            if before_write is not None:
+                before_write(seq)  # registered before the reply can possibly arrive
+            sent_at = time.monotonic()
+            try:
+                port.write(frame)
+            except (serial.SerialException, OSError):
+                # The reader thread notices the dead port and reconnects.
+                self._counts["tx_dropped"] += 1
+                return None
+            self._counts["frames_out"] += 1
+            self._counts["bytes_out"] += len(frame)
+        if isinstance(message, WheelCommand | VelocityCommand):
+            self._remember_probe(("cmd", seq), sent_at)
+        elif isinstance(message, Heartbeat):
+            self._remember_probe(("hb", seq), sent_at)
+        return seq
+
+    def send_wheels(self, left_rad_s: float, right_rad_s: float) -> int | None:
+        """Wheel speed setpoints [rad/s]; out-of-range values raise ValueError before anything is sent."""
+        return self.send(WheelCommand.from_si(left_rad_s=left_rad_s, right_rad_s=right_rad_s))
+
+    def send_velocity(self, v_m_s: float, omega_rad_s: float) -> int | None:
+        return self.send(VelocityCommand.from_si(v_m_s=v_m_s, omega_rad_s=omega_rad_s))
+
+    def request(self, message: Message, timeout_s: float = 0.5) -> Message:
+        """Send and wait for the firmware's Ack (HelloAck for Hello); a Nack raises CommandRejected."""
+        pending = _Pending()
+        msg_id = spec_for(type(message)).msg_id
+
+        def register(seq: int) -> None:
+            if msg_id == _HELLO_ID:
+                self._hello_pending = pending
+            self._pending[(msg_id, seq)] = pending
+
+        seq = self._send(message, register)
+        if seq is None:
+            raise LinkError(f"robot {self.robot_id} on {self.port}: port not open ({self._last_error})")
+        try:
+            if not pending.event.wait(timeout_s):
+                raise LinkTimeout(
+                    f"robot {self.robot_id}: no reply to {type(message).__name__} within {timeout_s} s"
+                )
+        finally:
+            self._pending.pop((msg_id, seq), None)
+        if pending.error is not None:
+            raise pending.error
+        assert pending.reply is not None
+        return pending.reply
+
+    def hello(self, timeout_s: float = 0.5) -> HelloAck:
+        reply = self.request(
+            Hello(
+                protocol_version=self.protocol_version,
+                host_version=HOST_SOFTWARE_VERSION,
+                capabilities=int(Capabilities.WHEEL_COMMAND | Capabilities.VELOCITY_COMMAND),
+            ),
+            timeout_s,
+        )
+        assert isinstance(reply, HelloAck)
+        return reply
+
+    def estop(self, timeout_s: float = 0.5) -> Ack:
+        reply = self.request(EStop(), timeout_s)
+        assert isinstance(reply, Ack)
+        return reply
+
+    def clear_estop(self, timeout_s: float = 0.5) -> Ack:
+        reply = self.request(ClearEStop(), timeout_s)
+        assert isinstance(reply, Ack)
+        return reply
+
+    def set_limits(
+        self,
+        max_wheel_speed_rad_s: float,
+        max_wheel_accel_rad_s2: float,
+        watchdog_ms: int,
+        timeout_s: float = 0.5,
+    ) -> Ack:
+        reply = self.request(
+            SetLimits.from_si(
+                max_wheel_speed_rad_s=max_wheel_speed_rad_s,
+                max_wheel_accel_rad_s2=max_wheel_accel_rad_s2,
+                watchdog_ms=watchdog_ms,
+            ),
+            timeout_s,
+        )
+        assert isinstance(reply, Ack)
+        return reply
+
+    # ------------------------------------------------------------------ receiving
+
+    @property
+    def latest_telemetry(self) -> Telemetry | None:
+        with self._state_lock:
+            return self._latest
+
+    def wait_telemetry(
+        self, predicate: Callable[[Telemetry], bool] = lambda t: True, timeout_s: float = 1.0
+    ) -> Telemetry:
+        """Block until a telemetry frame (the latest one, re-checked on each arrival) satisfies ``predicate``."""
+        deadline = time.monotonic() + timeout_s
+        with self._telemetry_cond:
+            while True:
+                if self._latest is not None and predicate(self._latest):
+                    return self._latest
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise LinkTimeout(f"robot {self.robot_id}: no matching telemetry within {timeout_s} s")
+                self._telemetry_cond.wait(remaining)
+
+    def wait_link(self, up: bool, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        with self._link_cond:
+            while self._link_up != up:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._link_cond.wait(remaining)
+            return True
+
+    @property
+    def link_up(self) -> bool:
+        with self._state_lock:
+            return self._link_up
+
+    def stats(self) -> LinkStats:
+        c = self._decoder.counters
+        with self._state_lock:
+            rtts = sorted(self._rtt_ms)
+            last_rx = self._last_rx
+            return LinkStats(
+                link_up=self._link_up,
+                port_open=self._serial is not None,
+                handshake_ok=self._handshake_ok,
+                frames_in=self._counts["frames_in"],
+                frames_out=self._counts["frames_out"],
+                bytes_in=self._counts["bytes_in"],
+                bytes_out=self._counts["bytes_out"],
+                crc_errors=c.crc_errors,
+                framing_errors=c.framing_errors + c.length_errors + c.oversize,
+                resyncs=c.resyncs,
+                drops=self._counts["drops"],
+                tx_dropped=self._counts["tx_dropped"],
+                wrong_robot_id=self._counts["wrong_robot_id"],
+                unknown_type=c.unknown_type,
+                version_mismatch=c.version_mismatch,
+                nacks=self._counts["nacks"],
+                reconnects=self._counts["reconnects"],
+                rtt_ms_last=self._rtt_ms[-1] if self._rtt_ms else None,
+                rtt_ms_p50=_percentile(rtts, 0.50),
+                rtt_ms_p99=_percentile(rtts, 0.99),
+                rtt_samples=len(rtts),
+                last_rx_age_s=None if last_rx is None else time.monotonic() - last_rx,
+                last_error=self._last_error,
+                firmware=dict(self._firmware),
+            )
+
+    # ------------------------------------------------------------------ threads
+
+    def _open_port(self) -> bool:
+        try:
+            port = serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=0.05, write_timeout=0.05)
+        except (serial.SerialException, OSError, ValueError) as err:
+            self._last_error = f"cannot open {self.port}: {err}"
+            return False
+        set_low_latency = getattr(port, "set_low_latency_mode", None)
+        if set_low_latency is not None:
+            try:
+                set_low_latency(True)  # FTDI/CDC: no 16 ms latency timer batching
+            except (OSError, ValueError, serial.SerialException):
+                pass  # ptys and some adapters have no such setting
+        with self._write_lock:
+            self._serial = port
+        self._decoder = FrameDecoder() if self._counts["opens"] == 0 else self._decoder
+        if self._counts["opens"] > 0:
+            self._counts["reconnects"] += 1
+        self._counts["opens"] += 1
+        # A leading delimiter ends whatever half frame the firmware may be holding.
+        self._write_raw(b"\x00")
+        if self.handshake:
+            self._send_hello_async()
+        return True
+
+    def _write_raw(self, data: bytes) -> None:
+        with self._write_lock:
+            if self._serial is not None:
+                try:
+                    self._serial.write(data)
+                except (serial.SerialException, OSError):
+                    pass
+
+    def _send_hello_async(self) -> None:
+        self._send(
+            Hello(
+                protocol_version=self.protocol_version,
+                host_version=HOST_SOFTWARE_VERSION,
+                capabilities=int(Capabilities.WHEEL_COMMAND | Capabilities.VELOCITY_COMMAND),
+            )
+        )
+
+    def _close_port(self) -> None:
+        with self._write_lock:
+            port, self._serial = self._serial, None
+        if port is not None:
+            try:
+                port.close()
+            except (serial.SerialException, OSError):
+                pass
+        self._set_link(False)
+
+    def _reader(self) -> None:
+        backoff_s = self.reconnect_min_s
+        while not self._stop.is_set():
+            port = self._serial
+            if port is None:
+                if self._open_port():
+                    backoff_s = self.reconnect_min_s
+                else:
+                    self._stop.wait(backoff_s)
+                    backoff_s = min(2.0 * backoff_s, self.reconnect_max_s)
+                continue
+            try:
+                data = port.read(port.in_waiting or 1)
+            except (serial.SerialException, OSError, TypeError) as err:
+                # TypeError: pyserial's posix read can trip over a fd closed under it.
+                self._last_error = f"{self.port}: {err}"
+                self._close_port()
+                continue
+            if data:
+                self._counts["bytes_in"] += len(data)
+                for frame in self._decoder.feed(data):
+                    self._handle(frame)
+
+    def _heartbeat(self) -> None:
+        next_beat = time.monotonic()
+        while not self._stop.wait(self.heartbeat_period_s / 4):
+            now = time.monotonic()
+            if now >= next_beat:
+                next_beat = now + self.heartbeat_period_s
+                if self._serial is not None:
+                    self.send(Heartbeat(time_ms=int(now * 1000) & 0xFFFFFFFF, fault_flags=0, echo_seq=0))
+            with self._state_lock:
+                last_rx = self._last_rx
+            fresh = last_rx is not None and now - last_rx < self.link_timeout_s
+            self._set_link(fresh and self._serial is not None)
+
+    def _set_link(self, up: bool) -> None:
+        with self._link_cond:
+            if up == self._link_up:
+                return
+            self._link_up = up
+            if not up:
+                # Replies still queued in a stalled line would report the stall, not the link.
+                self._probe_sent.clear()
+            self._link_cond.notify_all()
+        if self.on_link_change is not None:
+            self.on_link_change(up)
+
+    # ------------------------------------------------------------------ frames
+
+    def _handle(self, frame: Frame) -> None:
+        now = time.monotonic()
+        if frame.version != PROTOCOL_VERSION or frame.version != self.protocol_version:
+            self._version_mismatch(frame.version)
+            return
+        if frame.robot_id != self.robot_id:
+            self._counts["wrong_robot_id"] += 1
+            return
+        message = frame.message
+        if message is None:
+            return  # unknown type: counted by the decoder
+        self._counts["frames_in"] += 1
+        with self._state_lock:
+            self._last_rx = now
+        if not self._link_up and self._serial is not None:
+            self._set_link(True)
+        if isinstance(message, Telemetry):
+            self._on_telemetry(message, now)
+        elif isinstance(message, Heartbeat):
+            self._record_rtt(("hb", message.echo_seq), now)
+        elif isinstance(message, HelloAck):
+            self._on_hello_ack(message)
+        elif isinstance(message, Ack):
+            self._resolve((message.acked_type, message.acked_seq), reply=message)
+        elif isinstance(message, Nack):
+            self._counts["nacks"] += 1
+            self._resolve((message.acked_type, message.acked_seq), error=CommandRejected(message))
+
+    def _on_telemetry(self, message: Telemetry, now: float) -> None:
+        self._record_rtt(("cmd", message.last_cmd_seq), now)
+        with self._telemetry_cond:
+            self._latest = message
+            self._telemetry_cond.notify_all()
+        try:
+            self.telemetry.put_nowait(message)
+        except queue.Full:
+            # Keep the freshest: a consumer that fell behind wants now, not the backlog.
+            try:
+                self.telemetry.get_nowait()
+            except queue.Empty:
+                pass
+            self._counts["drops"] += 1
+            try:
+                self.telemetry.put_nowait(message)
+            except queue.Full:
+                pass
+        if self.on_telemetry is not None:
+            self.on_telemetry(message)
+
+    def _on_hello_ack(self, ack: HelloAck) -> None:
+        pending, self._hello_pending = self._hello_pending, None
+        if ack.protocol_version != self.protocol_version:
+            self._version_mismatch(ack.protocol_version, pending)
+            return
+        with self._state_lock:
+            self._handshake_ok = True
+            self._firmware = {"firmware_version": ack.firmware_version, "capabilities": ack.capabilities}
+        if pending is not None:
+            pending.reply = ack
+            pending.event.set()
+
+    def _version_mismatch(self, firmware_version: int, pending: _Pending | None = None) -> None:
+        message = (
+            f"robot {self.robot_id} on {self.port}: firmware speaks protocol version {firmware_version}, "
+            f"this host speaks version {self.protocol_version}; refusing to talk (update one side)"
+        )
+        with self._state_lock:
+            self._last_error = message
+            self._handshake_ok = False
+        pending = pending or self._hello_pending
+        self._hello_pending = None
+        if pending is not None:
+            pending.error = ProtocolVersionError(message)
+            pending.event.set()
+
+    def _resolve(
+        self, key: tuple[int, int], reply: Message | None = None, error: LinkError | None = None
+    ) -> None:
+        pending = self._pending.pop(key, None)
+        if key[0] == _HELLO_ID:
+            self._hello_pending = None
+        if pending is None:
+            return
+        pending.reply = reply
+        pending.error = error
+        pending.event.set()
+
+    def _remember_probe(self, key: tuple[str, int], sent_at: float) -> None:
+        with self._state_lock:
+            self._probe_sent[key] = sent_at
+            while len(self._probe_sent) > _PENDING_LIMIT:
+                self._probe_sent.popitem(last=False)
+
+    def _record_rtt(self, key: tuple[str, int], now: float) -> None:
+        with self._state_lock:
+            sent_at = self._probe_sent.pop(key, None)
+            if sent_at is not None:
+                self._rtt_ms.append((now - sent_at) * 1000.0)
+
+
+def _percentile(sorted_values: list[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
