@@ -102,6 +102,7 @@ BenchmarkSpec = Annotated[
 # ----------------------------------------------------------------------------- algorithms
 class RnpgSpec(StrictModel):
     algo: Literal["rnpg", "rppg"] = "rnpg"
+    label: str | None = Field(None, description="name in the study output (default: algo)")
     iterations: PositiveInt = 1000
     lam: PositiveFloat | None = Field(None, description="λ; default 2H/ε with ε = epsilon_fraction·H")
     xi_fraction: NonNegativeFloat = Field(0.0, description="margin ξ as a fraction of H")
@@ -112,6 +113,7 @@ class RnpgSpec(StrictModel):
 
 class EpircSpec(StrictModel):
     algo: Literal["epirc_pgs"] = "epirc_pgs"
+    label: str | None = Field(None, description="name in the study output (default: algo)")
     bisection_steps: PositiveInt = 10
     inner_iterations: PositiveInt = 200
     eta: PositiveFloat = Field(1.0, description="projected-PG step in units of (1−γ)²")
