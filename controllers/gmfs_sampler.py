@@ -62,7 +62,9 @@ def graphon_matrix(kind: str, positions: ArrayLike, **params: object) -> FloatAr
 
     * ``radius``     ``radius`` r > 0:        W = 1{‖α − β‖ ≤ r}        (the paper's main graphon)
     * ``exp_decay``  ``beta`` β ≥ 0:          W = exp(−β ‖α − β‖)
-    * ``step``       ``blocks`` B (K×K, ≥ 0): W = B[⌊K α₁⌋, ⌊K β₁⌋]      (block graphon on the first coordinate)
+    * ``step``       ``blocks`` B (K×K, ≥ 0): W = B[⌊K α₁⌋, ⌊K β₁⌋]      (block graphon on the first coordinate);
+                     with ``grid`` (g₁, …, g_d) the block of α is the cell (⌊g₁ α₁⌋, …, ⌊g_d α_d⌋), numbered
+                     row-major, and W = B[cell(α), cell(β)], or 1{same cell} when ``blocks`` is omitted
     * ``matrix``     ``weights`` (n×n, ≥ 0):  W = weights               (a graphon already sampled on the roster)
     """
     alpha = _as_positions(positions)
@@ -78,14 +80,7 @@ def graphon_matrix(kind: str, positions: ArrayLike, **params: object) -> FloatAr
             raise ValueError(f"graphon beta: must be >= 0, got {beta}")
         return np.exp(-beta * pairwise_distance(alpha))
     if kind == "step":
-        blocks = np.asarray(params.get("blocks"), dtype=np.float64)
-        if blocks.ndim != 2 or blocks.shape[0] != blocks.shape[1] or blocks.shape[0] == 0:
-            raise ValueError(f"graphon blocks: must be a non-empty square matrix, got shape {blocks.shape}")
-        if (blocks < 0).any() or not np.isfinite(blocks).all():
-            raise ValueError("graphon blocks: entries must be finite and >= 0")
-        k = blocks.shape[0]
-        label = np.clip(np.floor(alpha[:, 0] * k).astype(np.int64), 0, k - 1)
-        return blocks[label[:, None], label[None, :]]
+        return _step_graphon(alpha, params.get("blocks"), params.get("grid"))
     if kind == "matrix":
         weights = np.asarray(params.get("weights"), dtype=np.float64)
         if weights.shape != (n, n):
@@ -94,6 +89,33 @@ def graphon_matrix(kind: str, positions: ArrayLike, **params: object) -> FloatAr
             raise ValueError("graphon weights: entries must be finite and >= 0")
         return weights.copy()
     raise ValueError(f"graphon kind: unknown {kind!r}; expected one of {', '.join(GRAPHON_KINDS)}")
+
+
+def _step_graphon(alpha: FloatArray, blocks_param: object, grid_param: object) -> FloatArray:
+    if grid_param is None:
+        if blocks_param is None:
+            raise ValueError("graphon step: needs blocks (K×K) or grid (cells per dimension)")
+        blocks = np.asarray(blocks_param, dtype=np.float64)
+        k = blocks.shape[0] if blocks.ndim == 2 else 0
+        label = np.clip(np.floor(alpha[:, 0] * k).astype(np.int64), 0, max(k - 1, 0))
+    else:
+        grid = np.asarray(grid_param, dtype=np.float64).ravel()
+        if grid.size != alpha.shape[1] or not (grid > 0).all():
+            raise ValueError(
+                f"graphon grid: needs one positive cell count per dimension ({alpha.shape[1]}), got {grid}"
+            )
+        cells = np.ceil(grid - 1e-9).astype(np.int64)
+        per_dim = np.clip(np.floor(alpha * grid + 1e-9).astype(np.int64), 0, cells - 1)
+        label = np.ravel_multi_index(tuple(per_dim.T), tuple(cells))
+        k = int(np.prod(cells))
+        blocks = np.eye(k) if blocks_param is None else np.asarray(blocks_param, dtype=np.float64)
+    if blocks.ndim != 2 or blocks.shape != (k, k) or k == 0:
+        raise ValueError(
+            f"graphon blocks: must be a non-empty square {k}x{k} matrix, got shape {blocks.shape}"
+        )
+    if (blocks < 0).any() or not np.isfinite(blocks).all():
+        raise ValueError("graphon blocks: entries must be finite and >= 0")
+    return blocks[label[:, None], label[None, :]]
 
 
 def normalised_weights(w: ArrayLike) -> FloatArray:
