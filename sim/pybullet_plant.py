@@ -44,7 +44,7 @@ class DynamicsParams:
 
     Scales multiply the nominal value. ``external_force_n`` is a constant world-frame
     force (x, y) [N] on every affected robot (wind); ``floor_tilt_rad`` tilts gravity
-    about world (x, y) [rad]. ``actuation_latency_steps`` delays wheel commands by whole
+    about world (x, y) [rad] and ``gravity_scale`` scales its magnitude (both per world). ``actuation_latency_steps`` delays wheel commands by whole
     control steps (calls to :meth:`PyBulletPlant.step`).
     """
 
@@ -56,6 +56,7 @@ class DynamicsParams:
     actuation_latency_steps: int = 0
     external_force_n: tuple[float, float] = (0.0, 0.0)
     floor_tilt_rad: tuple[float, float] = (0.0, 0.0)
+    gravity_scale: float = 1.0
 
 
 NOMINAL_DYNAMICS = DynamicsParams()
@@ -120,8 +121,8 @@ class PyBulletPlant:
             numSolverIterations=10, enableConeFriction=0, physicsClientId=self.client
         )
         self._gravity_on = body == "wheeled"
-        self._world_tilt_rad = (0.0, 0.0)
-        self._set_gravity((0.0, 0.0))
+        self._world_gravity: tuple[tuple[float, float], float] = ((0.0, 0.0), 1.0)
+        self._set_gravity((0.0, 0.0), 1.0)
         self.floor_id: int | None = None
         if floor and body == "wheeled":
             plane = pb.createCollisionShape(pb.GEOM_PLANE, physicsClientId=self.client)
@@ -204,9 +205,9 @@ class PyBulletPlant:
         )
         return _RobotState(body_id, (), {-1: mass})
 
-    def _set_gravity(self, tilt_rad: tuple[float, float]) -> None:
-        self._world_tilt_rad = tilt_rad
-        g = GRAVITY_M_S2 if self._gravity_on else 0.0
+    def _set_gravity(self, tilt_rad: tuple[float, float], scale: float) -> None:
+        self._world_gravity = (tilt_rad, scale)
+        g = GRAVITY_M_S2 * scale if self._gravity_on else 0.0
         tx, ty = tilt_rad  # floor rolled about world x, pitched about world y
         gravity = (g * np.sin(ty), -g * np.sin(tx) * np.cos(ty), -g * np.cos(tx) * np.cos(ty))
         pb.setGravity(*(float(v) for v in gravity), physicsClientId=self.client)
@@ -339,10 +340,12 @@ class PyBulletPlant:
     def set_dynamics(self, params: DynamicsParams, robot_ids: Sequence[int] | None = None) -> None:
         """Apply ``params`` to the live bodies of ``robot_ids`` (all when None), relative to nominal.
 
-        ``floor_tilt_rad`` is a property of the world and applies to every robot.
+        ``floor_tilt_rad`` and ``gravity_scale`` are properties of the world: the last call sets them.
         """
         if params.mass_scale <= 0 or params.motor_gain < 0 or params.torque_limit_scale < 0:
             raise ValueError("dynamics: mass_scale must be > 0, motor_gain and torque_limit_scale >= 0")
+        if params.gravity_scale < 0:
+            raise ValueError("dynamics: gravity_scale must be >= 0")
         if params.actuation_latency_steps < 0:
             raise ValueError("dynamics: actuation_latency_steps must be >= 0")
         if params.lateral_friction_scale < 0 or params.rolling_friction_scale < 0:
@@ -364,8 +367,8 @@ class PyBulletPlant:
                     physicsClientId=self.client,
                 )
             self._robots[i] = replace(robot, dynamics=params)
-        if params.floor_tilt_rad != self._world_tilt_rad:
-            self._set_gravity(params.floor_tilt_rad)
+        if (params.floor_tilt_rad, params.gravity_scale) != self._world_gravity:
+            self._set_gravity(params.floor_tilt_rad, params.gravity_scale)
 
     def restore_nominal(self) -> None:
         self.set_dynamics(NOMINAL_DYNAMICS)

@@ -105,6 +105,7 @@ class SafeNavEnv(gym.Env):
         self.goal_world_m = self.layout.cell_center_m(*self.layout.goal_cell)
         self.observation_space = spaces.Box(-2.0, 2.0, shape=(OBS_DIM,), dtype=np.float32)
         self.action_space = spaces.Discrete(N_ACTIONS)
+        self.cost_names = COST_NAMES
         self.decisions = 0
         self._goal_distance_m = 0.0
 
@@ -140,8 +141,8 @@ class SafeNavEnv(gym.Env):
         )
         return pb.createMultiBody(0.0, shape, physicsClientId=c)
 
-    def set_dynamics(self, params: DynamicsParams) -> None:
-        self.plant.set_dynamics(params)
+    def set_dynamics(self, params: DynamicsParams, robot_ids: list[int] | None = None) -> None:
+        self.plant.set_dynamics(params, robot_ids)
 
     # ---------------------------------------------------------------- helpers
     def current_cell(self) -> tuple[int, int]:

@@ -266,5 +266,8 @@ class WarehouseParallelEnv(ParallelEnv):
     def state(self) -> np.ndarray:
         return self.observation_array().reshape(-1)
 
+    def set_dynamics(self, params: DynamicsParams, robot_ids: list[int] | None = None) -> None:
+        self.sim.set_dynamics(params, robot_ids)
+
     def close(self) -> None:
         self.sim.close()

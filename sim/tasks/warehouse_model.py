@@ -83,18 +83,27 @@ class WarehouseTransitionModel:
         provenance: dict[str, Any],
         prior_weight: float = 2.0,
     ) -> WarehouseTransitionModel:
-        """Estimate from counts (S, A, C, S'), shrinking sparse congestion bins towards their (s, a) row.
+        """Estimate from counts (S, A, C, S').
 
-        A bin seen n times gets (counts + w * pooled) / (n + w): with no data it falls back to
-        the row pooled over congestion, never to an arbitrary uniform guess.
+        A congestion bin seen n times gets (counts + w * pooled) / (n + w), shrinking sparse bins
+        towards the (s, a) row pooled over congestion. A bin never seen copies its nearest seen
+        bin: rollouts rarely reach very high congestion (a work station holds only so many
+        robots), and carrying the last measured crowding level beats falling back to the mean.
         """
         counts = np.asarray(counts, dtype=float)
         pooled = counts.sum(axis=2, keepdims=True)
         pooled_total = pooled.sum(axis=-1, keepdims=True)
-        # a (s, a) pair never observed at all: uniform (documented in provenance by its zero counts)
+        # a (s, a) pair never observed at all: uniform (visible in the file as zero counts)
         pooled_probs = np.where(pooled_total > 0, pooled / np.maximum(pooled_total, 1e-12), 1.0 / N_STATES)
         n = counts.sum(axis=-1, keepdims=True)
         probs = (counts + prior_weight * pooled_probs) / (n + prior_weight)
+        seen = n[..., 0] > 0  # (S, A, C)
+        for s, a in zip(*np.nonzero(seen.any(axis=-1)), strict=True):
+            seen_bins = np.flatnonzero(seen[s, a])
+            nearest = seen_bins[
+                np.abs(np.arange(seen.shape[-1])[:, None] - seen_bins[None, :]).argmin(axis=1)
+            ]
+            probs[s, a] = probs[s, a, nearest]
         return cls(probs, counts, np.asarray(congestion_levels, dtype=float), provenance)
 
     @classmethod
