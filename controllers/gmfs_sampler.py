@@ -169,22 +169,25 @@ class NeighbourSampler:
         cdf[np.arange(self.n), nonzero.sum(axis=1) - 1] = 1.0
         self._cdf = np.where(np.arange(width) >= nonzero.sum(axis=1)[:, None], 2.0, cdf)
         self._width = width
-        self._steps = max(1, math.ceil(math.log2(width))) if width > 1 else 0
+        # Guide table (indexed search): bucket b of row i holds the first slot whose CDF exceeds b / width,
+        # so a draw u starts at guide[i, ⌊u · width⌋] and is at most a step or two from its slot.
+        shifted = (self._cdf + np.arange(self.n)[:, None] * 3.0).ravel()  # rows never overlap (cdf <= 2)
+        thresholds = np.arange(width) / width + np.arange(self.n)[:, None] * 3.0
+        first = np.searchsorted(shifted, thresholds.ravel(), side="right").reshape(self.n, width)
+        self._guide = (first - np.arange(self.n)[:, None] * width).astype(np.int64)
 
     def sample(self, rng: np.random.Generator, batch: tuple[int, ...] = ()) -> IntArray:
         """Neighbour indices, shape (*batch, n, κ)."""
-        u = rng.random((*batch, self.n, self.kappa))
-        row_start = (np.arange(self.n) * self._width)[:, None]
+        u = rng.random((*batch, self.n, self.kappa)).ravel()
+        row = np.broadcast_to(np.arange(self.n)[:, None], (*batch, self.n, self.kappa)).ravel()
+        bucket = np.minimum((u * self._width).astype(np.int64), self._width - 1)
+        slot = row * self._width + self._guide.ravel()[row * self._width + bucket]
         cdf = self._cdf.ravel()
-        # inverse CDF by bisection, all draws at once: smallest slot k of row i with cdf[i, k] > u
-        lo = np.zeros(u.shape, dtype=np.int64)
-        hi = np.full(u.shape, self._width - 1, dtype=np.int64)
-        for _ in range(self._steps):
-            mid = (lo + hi) >> 1
-            right = cdf[row_start + mid] <= u
-            lo = np.where(right, mid + 1, lo)
-            hi = np.where(right, hi, mid)
-        return self._columns.ravel()[row_start + lo]
+        behind = np.flatnonzero(cdf[slot] <= u)  # inverse CDF: smallest slot with cdf > u
+        while behind.size:
+            slot[behind] += 1
+            behind = behind[cdf[slot[behind]] <= u[behind]]
+        return self._columns.ravel()[slot].reshape(*batch, self.n, self.kappa)
 
 
 def neighbour_counts(states: ArrayLike, neighbours: ArrayLike, n_states: int) -> IntArray:

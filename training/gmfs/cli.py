@@ -75,7 +75,24 @@ def train(
     typer.echo(f"run folder: {result.run_dir}", err=True)
 
 
+def bench(
+    json_out: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    repeats: int = typer.Option(3, min=1, help="alternating training runs per n"),
+) -> None:
+    """Scale: tabular training time at n = 25 vs n = 1000 (same κ), and 1000-agent execution ms/step at κ = 16."""
+    from robocoord.benchjson import bench_document, emit, json_stdout, print_table
+    from robocoord.training.gmfs.bench import run_gmfs_bench
+
+    with json_stdout(json_out) as out:
+        document = bench_document("gmfs", run_gmfs_bench(repeats=repeats))
+        if json_out:
+            emit(document, out)
+        else:
+            print_table(document, out)
+
+
 def register(groups: CliGroups) -> None:
+    groups.bench.command("gmfs")(bench)
     gmfs_app.command("study")(study)
     groups.app.add_typer(gmfs_app, name="gmfs")
     groups.train.command("gmfs")(train)
