@@ -98,7 +98,9 @@ size_t rc_frame_encode(const rc_header_t *header, const uint8_t *payload, size_t
         memcpy(&raw[RC_HEADER_BYTES], payload, payload_len);
     }
     crc = rc_crc16(raw, RC_HEADER_BYTES + payload_len);
-    rc_put_u16(&raw[RC_HEADER_BYTES + payload_len], crc);
+    /* Most significant byte first: the CRC over the whole frame then comes out as 0. */
+    raw[RC_HEADER_BYTES + payload_len] = (uint8_t)(crc >> 8);
+    raw[RC_HEADER_BYTES + payload_len + 1u] = (uint8_t)crc;
     if (out_cap < 1) {
         return 0;
     }
@@ -116,7 +118,6 @@ void rc_parser_init(rc_parser_t *parser) {
 
 static rc_parse_result_t finish_frame(rc_parser_t *p) {
     int raw_len = rc_cobs_decode(p->encoded, p->encoded_len, p->raw, sizeof(p->raw));
-    uint16_t crc;
     if (raw_len < 0) {
         p->error = RC_PARSE_ERR_COBS;
         return RC_PARSE_ERROR;
@@ -125,8 +126,7 @@ static rc_parse_result_t finish_frame(rc_parser_t *p) {
         p->error = RC_PARSE_ERR_SHORT;
         return RC_PARSE_ERROR;
     }
-    crc = rc_get_u16(&p->raw[raw_len - 2]);
-    if (crc != rc_crc16(p->raw, (size_t)raw_len - 2u)) {
+    if (rc_crc16(p->raw, (size_t)raw_len) != 0u) { /* CRC over data + its own CRC (MSB first) */
         p->error = RC_PARSE_ERR_CRC;
         return RC_PARSE_ERROR;
     }

@@ -1,6 +1,8 @@
 /* Framing for the robocoord serial protocol: CRC-16/CCITT-FALSE, COBS, and a byte-wise parser.
  *
- * Wire frame: COBS(header | payload | crc16_le) 0x00, at most RC_MAX_FRAME_BYTES long.
+ * Wire frame: COBS(header | payload | crc16) 0x00, at most RC_MAX_FRAME_BYTES long. The header and
+ * payload fields are little-endian; the CRC alone is sent most significant byte first, so the CRC
+ * of an intact frame including its CRC bytes is 0.
  * Pure C99, no allocation: the caller owns every buffer and the parser state.
  */
 #ifndef RC_FRAME_H
