@@ -86,11 +86,24 @@ class HazardCorridorSpec(_BudgetMixin):
 
 
 class SafeNavSpec(StrictModel):
-    """The robot task through its finite abstraction (built by robocoord.sim)."""
+    """The robot task through its finite abstraction (kernel estimated from PyBullet by robocoord.sim).
+
+    The uncertainty radius is calibrated, not given: for every ``train_dynamics`` condition the kernel is
+    re-estimated from rollouts, and the TV radius is the ``radius_quantile`` quantile over (s, a) of
+    ½‖P_disrupted(·|s,a) − P⁰(·|s,a)‖₁ (max over conditions). The config's ``uncertainty`` must be ``tv``;
+    its beta is ignored and replaced by the calibrated one (recorded in the run's result.json).
+    """
 
     name: Literal["safe_nav"] = "safe_nav"
-    budgets: list[float] = Field(min_length=1)
-    rollouts: PositiveInt = 200
+    budgets: list[float] = Field(min_length=1, description="one per cost channel of safe_nav (hazard, collision, overspeed)")
+    samples_per_pair: PositiveInt = Field(4, description="rollouts per (cell, action) for each estimated kernel")
+    train_dynamics: list[dict[str, float]] = Field(
+        default_factory=lambda: [{"lateral_friction_scale": 0.7, "mass_scale": 1.25, "actuation_latency_steps": 1}],
+        min_length=1,
+        description="training disruptions: DynamicsParams keyword sets, one per condition",
+    )
+    radius_quantile: float = Field(0.9, gt=0.0, le=1.0)
+    kernel_cache: str | None = Field("runs/rcmdp-safe-nav-kernels", description="reuse estimated kernels; null = off")
     seed: int = 0
 
 
