@@ -48,7 +48,7 @@ class TeamPushParams(StrictModel):
     """The DrIGM team task: 2-4 robots push a box to a goal."""
 
     n_robots: int = Field(2, description="number of pushing robots, 2..4")
-    box_mass_kg: PositiveFloat = 1.0
+    box_mass_kg: PositiveFloat = 1.2
     box_size_m: PositiveFloat = Field(0.4, description="edge of the square box")
     box_friction: float = Field(0.5, ge=0, description="lateral friction coefficient of box on floor")
     goal_distance_m: PositiveFloat = Field(1.5, description="initial box-to-goal distance")

@@ -113,7 +113,9 @@ class PyBulletPlant:
         self.physics_hz = float(physics_hz)
         self.physics_dt_s = 1.0 / self.physics_hz
         self._start_poses = poses.copy()
+        self._closed = True  # until connected: close() and __del__ must not touch a foreign client
         self.client = pb.connect(pb.GUI if gui else pb.DIRECT)
+        self._closed = False
         pb.setTimeStep(self.physics_dt_s, physicsClientId=self.client)
         # 10 solver iterations track wheel speeds to well under 1 % and run ~3x faster than the
         # default 50; pyramid friction instead of the cone is PyBullet's cheaper contact model.
@@ -478,8 +480,11 @@ class PyBulletPlant:
             self._disc_wheel_angle += np.stack([left, right], axis=1) * dt_s
 
     def close(self) -> None:
-        if pb.isConnected(self.client):
-            pb.disconnect(self.client)
+        # once only: PyBullet reuses client ids, so a second disconnect could hit another world
+        if not self._closed:
+            self._closed = True
+            if pb.isConnected(self.client):
+                pb.disconnect(self.client)
 
     def __del__(self) -> None:  # pragma: no cover - best effort on interpreter exit
         try:

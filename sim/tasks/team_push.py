@@ -30,6 +30,7 @@ PROGRESS_REWARD_PER_M = 10.0
 STEP_PENALTY = 0.01
 SUCCESS_BONUS = 10.0
 ROBOT_SETBACK_M = 0.3  # start gap between a robot's axle and the box's rear face
+ROBOT_MIN_SPACING_M = 0.34
 OBS_DIM = 8
 ARENA_HALF_WIDTH_M = 5.0
 
@@ -78,8 +79,8 @@ class TeamPushParallelEnv(ParallelEnv):
     def _nominal_starts(self) -> np.ndarray:
         n = self.params.n_robots
         x = -self.params.box_size_m / 2 - ROBOT_SETBACK_M
-        # spread across the box face, at least a robot width apart
-        spacing = max(self.params.box_size_m / n, 0.25)
+        # spread across the box face, at least a robot's collision width (0.27 m) plus margin apart
+        spacing = max(self.params.box_size_m / n, ROBOT_MIN_SPACING_M)
         y = (np.arange(n) - (n - 1) / 2) * spacing
         return np.stack([np.full(n, x), y, np.zeros(n)], axis=1)
 
