@@ -59,7 +59,9 @@ class SafetyShield:
         if q.ndim != 3:
             raise ShieldConfigError(f"constraint_q: expected shape [K, S, A], got {q.shape}")
         if b.shape != (q.shape[0],):
-            raise ShieldConfigError(f"budgets: constraint_q has {q.shape[0]} constraint(s), got {b.size} budget(s)")
+            raise ShieldConfigError(
+                f"budgets: constraint_q has {q.shape[0]} constraint(s), got {b.size} budget(s)"
+            )
         if not np.isfinite(q).all() or not np.isfinite(b).all():
             raise ShieldConfigError("constraint_q / budgets: must be finite")
         if not 0.0 < gamma < 1.0:
@@ -101,7 +103,9 @@ class SafetyShield:
         if not 0 <= proposed < self.n_actions:
             raise ShieldConfigError(f"action: {proposed} outside [0, {self.n_actions})")
         left = self.remaining()
-        excess = (self.q[:, state, :] - left[:, None]).max(axis=0)  # [A]: worst constraint overshoot per action
+        excess = (self.q[:, state, :] - left[:, None]).max(
+            axis=0
+        )  # [A]: worst constraint overshoot per action
         if excess[proposed] <= 0.0:
             return ShieldDecision(action=proposed, vetoed=False, remaining=left)
         safest = int(np.argmin(excess))

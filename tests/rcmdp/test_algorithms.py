@@ -43,7 +43,9 @@ def test_first_iterate_is_uniform_and_output_is_argmin_phi():
     assert best != len(phis) - 1
     assert result.info["phi"] == pytest.approx(phis[best])
     np.testing.assert_allclose(result.evaluation.J, result.trace.J[best])
-    np.testing.assert_allclose(robust_evaluate(problem, result.policy, uset).J, result.trace.J[best], rtol=1e-9)
+    np.testing.assert_allclose(
+        robust_evaluate(problem, result.policy, uset).J, result.trace.J[best], rtol=1e-9
+    )
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -43,7 +43,8 @@ def test_negative_probability_names_the_entry():
 
 
 @pytest.mark.parametrize(
-    ("make", "field"), [(lambda: KlBall(-0.1), "kl delta"), (lambda: TvBall(-0.01), "tv beta"), (lambda: KlPenalty(-1), "C")]
+    ("make", "field"),
+    [(lambda: KlBall(-0.1), "kl delta"), (lambda: TvBall(-0.01), "tv beta"), (lambda: KlPenalty(-1), "C")],
 )
 def test_negative_radius_is_refused(make, field):
     with pytest.raises(RcmdpInputError, match=field):
@@ -58,7 +59,9 @@ def test_negative_radius_in_config_names_the_field():
     }
     with pytest.raises(ConfigError) as err:
         validate_data(RcmdpTrainConfig, data, "cfg.yaml")
-    assert any("uncertainty.tv.beta" in line and "greater than or equal to 0" in line for line in err.value.lines)
+    assert any(
+        "uncertainty.tv.beta" in line and "greater than or equal to 0" in line for line in err.value.lines
+    )
 
 
 def test_config_gamma_out_of_range_names_the_field():
@@ -76,7 +79,9 @@ def test_config_gamma_out_of_range_names_the_field():
 def test_paper_kl_penalty_on_river_swim_is_reported_infeasible():
     """C_KL = 0.1 at γ = 0.99, b = 42: every policy's worst-case constraint exceeds the budget."""
     problem = river_swim(0.99, [42.0])
-    with pytest.raises(InfeasibleError, match=r"infeasible: constraint 'constraint' \(c1\).*above its budget 42"):
+    with pytest.raises(
+        InfeasibleError, match=r"infeasible: constraint 'constraint' \(c1\).*above its budget 42"
+    ):
         check_feasible(problem, KlPenalty(0.1))
 
 

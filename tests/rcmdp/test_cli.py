@@ -53,10 +53,23 @@ def test_study_json_follows_the_schema_and_writes_plots(tmp_path):
     doc = json.loads(proc.stdout)  # stdout is exactly one JSON object
     assert [r["algo"] for r in doc["results"]] == ["rnpg", "epirc_pgs"]
     for row in doc["results"]:
-        for key in ("benchmark", "gamma", "uncertainty", "objective", "constraints", "budgets", "feasible", "seconds"):
+        for key in (
+            "benchmark",
+            "gamma",
+            "uncertainty",
+            "objective",
+            "constraints",
+            "budgets",
+            "feasible",
+            "seconds",
+        ):
             assert key in row
         assert row["benchmark"] == "river_swim" and row["gamma"] == 0.9 and row["uncertainty"] == "tv"
-        assert isinstance(row["feasible"], bool) and isinstance(row["evaluations"], int) and row["evaluations"] > 0
+        assert (
+            isinstance(row["feasible"], bool)
+            and isinstance(row["evaluations"], int)
+            and row["evaluations"] > 0
+        )
         assert row["evaluations_to_eps"] is None or 1 <= row["evaluations_to_eps"] <= row["evaluations"]
         assert len(row["constraints"]) == len(row["budgets"]) == 1
     assert doc["results"][0]["evaluations"] == 60

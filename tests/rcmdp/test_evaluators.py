@@ -26,7 +26,9 @@ def nominal(problem, pi):
 
 
 @pytest.mark.parametrize(
-    "uset", [KlPenalty(np.inf), KlPenalty(1e9), KlBall(0.0), TvBall(0.0)], ids=["C=inf", "C=1e9", "kl0", "tv0"]
+    "uset",
+    [KlPenalty(np.inf), KlPenalty(1e9), KlBall(0.0), TvBall(0.0)],
+    ids=["C=inf", "C=1e9", "kl0", "tv0"],
 )
 def test_zero_radius_or_infinite_penalty_equals_nominal(small_garnet, uset):
     pi = random_policy(small_garnet, 0)
@@ -63,8 +65,8 @@ def test_tv_worst_case_matches_linear_program(seed):
     P, _ = TvBall(beta).worst(p0[None, None, :], W[None])
     # LP over (p, t): max W·p  s.t. Σp = 1, t ≥ ±(p − p0), Σt ≤ 2β, p ≥ 0.
     c = np.concatenate([-W, np.zeros(S)])
-    I = np.eye(S)
-    A_ub = np.block([[I, -I], [-I, -I], [np.zeros((1, S)), np.ones((1, S))]])
+    eye = np.eye(S)
+    A_ub = np.block([[eye, -eye], [-eye, -eye], [np.zeros((1, S)), np.ones((1, S))]])
     b_ub = np.concatenate([p0, -p0, [2 * beta]])
     A_eq = np.concatenate([np.ones(S), np.zeros(S)])[None]
     lp = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=[1.0], bounds=[(0, None)] * (2 * S), method="highs")
@@ -90,7 +92,10 @@ def test_kl_ball_worst_case_matches_generic_constrained_solve(seed):
         p0,
         method="SLSQP",
         bounds=[(1e-12, 1)] * S,
-        constraints=[{"type": "eq", "fun": lambda q: q.sum() - 1}, {"type": "ineq", "fun": lambda q: delta - kl(q)}],
+        constraints=[
+            {"type": "eq", "fun": lambda q: q.sum() - 1},
+            {"type": "ineq", "fun": lambda q: delta - kl(q)},
+        ],
         options={"ftol": 1e-12, "maxiter": 500},
     )
     assert res.success

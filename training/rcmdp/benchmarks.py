@@ -100,7 +100,11 @@ def frozen_lake(gamma: float, budgets: list[float] | np.ndarray, slip: float = 0
                     costs[1, s, a] = 1.0
                     continue
                 costs[0, s, a] = 1.0  # every step away from the goal costs time
-                for move, p in ((MOVES[a], 1 - slip), (MOVES[(a + 1) % 4], slip / 2), (MOVES[(a - 1) % 4], slip / 2)):
+                for move, p in (
+                    (MOVES[a], 1 - slip),
+                    (MOVES[(a + 1) % 4], slip / 2),
+                    (MOVES[(a - 1) % 4], slip / 2),
+                ):
                     P[s, a, step(r, c, move)] += p
     rho = np.zeros(S)
     rho[start] = 1.0
@@ -129,7 +133,14 @@ def hazard_corridor(
             costs[2, s, :] = 1.0
     rho = np.zeros(S)
     rho[0] = 1.0
-    return TabularCmdp(P, costs, np.asarray(budgets), gamma, rho, "hazard_corridor", ("objective", "speed", "hazard"))
+    return TabularCmdp(
+        P, costs, np.asarray(budgets), gamma, rho, "hazard_corridor", ("objective", "speed", "hazard")
+    )
 
 
-BUILDERS = {"river_swim": river_swim, "garnet": garnet, "frozen_lake": frozen_lake, "hazard_corridor": hazard_corridor}
+BUILDERS = {
+    "river_swim": river_swim,
+    "garnet": garnet,
+    "frozen_lake": frozen_lake,
+    "hazard_corridor": hazard_corridor,
+}

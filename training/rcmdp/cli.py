@@ -30,7 +30,12 @@ def study(
         plots = []
         if cfg.plots_dir is not None:
             plots = plot_convergence(rows, lambda g: 2.0 / cfg.epsilon_fraction, Path(cfg.plots_dir))
-        document = {"study": cfg.name, "machine": machine_info(), "results": public_rows(rows), "ratios": ratios}
+        document = {
+            "study": cfg.name,
+            "machine": machine_info(),
+            "results": public_rows(rows),
+            "ratios": ratios,
+        }
         document["plots"] = [str(p) for p in plots]
         if json_out:
             out.write(json.dumps(document) + "\n")
@@ -39,8 +44,10 @@ def study(
 
 
 def _print_table(document: dict, out) -> None:  # type: ignore[no-untyped-def]
-    out.write(f"{'benchmark':<16}{'γ':>7} {'algo':<14}{'J_c0':>10} {'constraints':<22}{'feas':>5}"
-              f"{'evals':>7}{'to ε':>7}{'sec':>8}\n")
+    out.write(
+        f"{'benchmark':<16}{'γ':>7} {'algo':<14}{'J_c0':>10} {'constraints':<22}{'feas':>5}"
+        f"{'evals':>7}{'to ε':>7}{'sec':>8}\n"
+    )
     for r in document["results"]:
         cons = "-" if r["constraints"] is None else ",".join(f"{c:.3g}" for c in r["constraints"])
         obj = "-" if r["objective"] is None else f"{r['objective']:.4g}"
@@ -73,7 +80,58 @@ def train(
     typer.echo(f"run folder: {run_path}", err=True)
 
 
+def compare(
+    run: Path = typer.Option(..., "--run", help="run folder of `robocoord train rcmdp` on safe_nav"),
+    disruptions: Path = typer.Option(
+        ..., "--disruptions", help="held-out disruptions YAML (kind: disruptions)"
+    ),
+    seeds: int = typer.Option(3, min=1),
+    episodes: int = typer.Option(20, min=1, help="episodes per seed"),
+    json_out: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+) -> None:
+    """Robust policy + shield vs the non-robust nominal CMDP policy on PyBullet safe_nav, held-out disruptions."""
+    from robocoord.benchjson import Result, bench_document, emit, json_stdout, print_table
+    from robocoord.training.rcmdp.evaluate import evaluate_artifact
+
+    arms = {
+        "robust_shield": (run / "artifacts" / "robust.onnx", True),
+        "nominal": (run / "artifacts" / "nominal.onnx", False),
+    }
+    for path, _ in arms.values():
+        if not path.is_file():
+            raise fail(f"{run}: missing {path.name}; train safe_nav first")
+    with json_stdout(json_out) as out:
+        results = []
+        for label, (path, shield) in arms.items():
+            per_seed = [
+                evaluate_artifact(
+                    artifact=path, disruptions=disruptions, episodes=episodes, seed=seed, shield=shield
+                )
+                for seed in range(seeds)
+            ]
+            n = seeds * episodes
+            results += [
+                Result(f"{label}/violations", sum(m["violations"] for m in per_seed), f"episodes of {n}"),
+                Result(f"{label}/success_rate", sum(m["success_rate"] for m in per_seed) / seeds, "fraction"),
+                Result(f"{label}/return_mean", sum(m["return_mean"] for m in per_seed) / seeds, "reward"),
+                Result(
+                    f"{label}/shield_interventions",
+                    sum(m["shield_interventions"] for m in per_seed),
+                    "decisions",
+                ),
+            ]
+            for i, name in enumerate(("hazard", "collision", "overspeed")):
+                v = sum(m["violations_per_constraint"][i] for m in per_seed)
+                results.append(Result(f"{label}/violations_{name}", v, f"episodes of {n}"))
+        document = bench_document("rcmdp-safe-nav", results)
+        if json_out:
+            emit(document, out)
+        else:
+            print_table(document, out)
+
+
 def register(groups: CliGroups) -> None:
     rcmdp_app.command("study")(study)
+    rcmdp_app.command("compare")(compare)
     groups.app.add_typer(rcmdp_app, name="rcmdp")
     groups.train.command("rcmdp")(train)

@@ -40,7 +40,9 @@ class NominalSpec(StrictModel):
     kind: Literal["nominal"] = "nominal"
 
 
-UncertaintySpec = Annotated[KlPenaltySpec | KlSpec | TvSpec | FiniteSpec | NominalSpec, Field(discriminator="kind")]
+UncertaintySpec = Annotated[
+    KlPenaltySpec | KlSpec | TvSpec | FiniteSpec | NominalSpec, Field(discriminator="kind")
+]
 
 
 # ----------------------------------------------------------------------------- benchmarks
@@ -95,20 +97,29 @@ class SafeNavSpec(StrictModel):
     """
 
     name: Literal["safe_nav"] = "safe_nav"
-    budgets: list[float] = Field(min_length=1, description="one per cost channel of safe_nav (hazard, collision, overspeed)")
-    samples_per_pair: PositiveInt = Field(4, description="rollouts per (cell, action) for each estimated kernel")
+    budgets: list[float] = Field(
+        min_length=1, description="one per cost channel of safe_nav (hazard, collision, overspeed)"
+    )
+    samples_per_pair: PositiveInt = Field(
+        4, description="rollouts per (cell, action) for each estimated kernel"
+    )
     train_dynamics: list[dict[str, float]] = Field(
-        default_factory=lambda: [{"lateral_friction_scale": 0.7, "mass_scale": 1.25, "actuation_latency_steps": 1}],
+        default_factory=lambda: [
+            {"lateral_friction_scale": 0.7, "mass_scale": 1.25, "actuation_latency_steps": 1}
+        ],
         min_length=1,
         description="training disruptions: DynamicsParams keyword sets, one per condition",
     )
     radius_quantile: float = Field(0.9, gt=0.0, le=1.0)
-    kernel_cache: str | None = Field("runs/rcmdp-safe-nav-kernels", description="reuse estimated kernels; null = off")
+    kernel_cache: str | None = Field(
+        "runs/rcmdp-safe-nav-kernels", description="reuse estimated kernels; null = off"
+    )
     seed: int = 0
 
 
 BenchmarkSpec = Annotated[
-    RiverSwimSpec | GarnetSpec | FrozenLakeSpec | HazardCorridorSpec | SafeNavSpec, Field(discriminator="name")
+    RiverSwimSpec | GarnetSpec | FrozenLakeSpec | HazardCorridorSpec | SafeNavSpec,
+    Field(discriminator="name"),
 ]
 
 
@@ -155,7 +166,9 @@ class RcmdpStudyConfig(StrictModel):
     benchmarks: list[BenchmarkSpec] = Field(min_length=1)
     uncertainty: UncertaintySpec
     algos: list[AlgoSpec] = Field(min_length=1)
-    plots_dir: str | None = Field("runs/rcmdp-study-plots", description="where convergence PNGs go; null = none")
+    plots_dir: str | None = Field(
+        "runs/rcmdp-study-plots", description="where convergence PNGs go; null = none"
+    )
 
     @field_validator("gammas")
     @classmethod
@@ -170,5 +183,7 @@ class RcmdpStudyConfig(StrictModel):
     @classmethod
     def _tabular_only(cls, value: list[BenchmarkSpec]) -> list[BenchmarkSpec]:
         if any(isinstance(b, SafeNavSpec) for b in value):
-            raise ValueError("the study runs tabular benchmarks only; train safe_nav with `robocoord train rcmdp`")
+            raise ValueError(
+                "the study runs tabular benchmarks only; train safe_nav with `robocoord train rcmdp`"
+            )
         return value

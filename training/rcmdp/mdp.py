@@ -130,7 +130,12 @@ class Evaluation:
 
 
 def evaluate(
-    pi: np.ndarray, P: np.ndarray, costs: np.ndarray, gamma: float, rho: np.ndarray, penalty: np.ndarray | None = None
+    pi: np.ndarray,
+    P: np.ndarray,
+    costs: np.ndarray,
+    gamma: float,
+    rho: np.ndarray,
+    penalty: np.ndarray | None = None,
 ) -> Evaluation:
     """Exact evaluation of channels ``costs`` [N, S, A] under kernels ``P`` [N, S, A, S] (or one [S, A, S]).
 
@@ -148,5 +153,7 @@ def evaluate(
     V = np.linalg.solve(M, c_pi[..., None])[..., 0]
     Q = c + gamma * np.einsum("nsat,nt->nsa", P, V)
     J = V @ rho
-    d = (1.0 - gamma) * np.linalg.solve(np.transpose(M, (0, 2, 1)), np.broadcast_to(rho, (N, S))[..., None])[..., 0]
+    d = (1.0 - gamma) * np.linalg.solve(np.transpose(M, (0, 2, 1)), np.broadcast_to(rho, (N, S))[..., None])[
+        ..., 0
+    ]
     return Evaluation(J=J, V=V, Q=Q, d=d, P=np.asarray(P))

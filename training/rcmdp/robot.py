@@ -26,14 +26,26 @@ from robocoord.training.rcmdp.mdp import RcmdpInputError, TabularCmdp
 from robocoord.training.rcmdp.solve import check_feasible, run_algo
 from robocoord.training.rcmdp.uncertainty import Nominal, TvBall, UncertaintySet, robust_evaluate
 
-ACTION_MEANINGS = ["stay", "east", "north", "west", "south", "dash_east", "dash_north", "dash_west", "dash_south"]
+ACTION_MEANINGS = [
+    "stay",
+    "east",
+    "north",
+    "west",
+    "south",
+    "dash_east",
+    "dash_north",
+    "dash_west",
+    "dash_south",
+]
 
 
 def estimate_kernel(
     samples_per_pair: int, seed: int, dynamics: dict[str, float] | None = None, cache: Path | None = None
 ) -> dict[str, np.ndarray]:
     """P, R, C, counts of the safe_nav abstraction, estimated under ``dynamics`` (None = nominal). Cached."""
-    key = hashlib.sha256(json.dumps([samples_per_pair, seed, dynamics or {}], sort_keys=True).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        json.dumps([samples_per_pair, seed, dynamics or {}], sort_keys=True).encode()
+    ).hexdigest()[:16]
     path = cache / f"kernel-{key}.npz" if cache is not None else None
     if path is not None and path.is_file():
         with np.load(path) as data:
@@ -41,7 +53,9 @@ def estimate_kernel(
     from robocoord.sim.pybullet_plant import DynamicsParams
     from robocoord.sim.tasks import safe_nav
 
-    params = DynamicsParams(**{k: (int(v) if k == "actuation_latency_steps" else v) for k, v in (dynamics or {}).items()})
+    params = DynamicsParams(
+        **{k: (int(v) if k == "actuation_latency_steps" else v) for k, v in (dynamics or {}).items()}
+    )
     original_reset = safe_nav.SafeNavEnv.reset
 
     def reset_with_dynamics(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -91,11 +105,19 @@ def safe_nav_problem(kernel: dict[str, np.ndarray], gamma: float, budgets: list[
     c0[goal] = 0.0
     costs = np.concatenate([c0[None], np.clip(C, 0.0, 1.0)])
     if len(budgets) != C.shape[0]:
-        raise RcmdpInputError(f"budgets: safe_nav has {C.shape[0]} cost channels, got {len(budgets)} budget(s)")
+        raise RcmdpInputError(
+            f"budgets: safe_nav has {C.shape[0]} cost channels, got {len(budgets)} budget(s)"
+        )
     rho = np.zeros(R.shape[0])
     rho[int(kernel["start"])] = 1.0
     return TabularCmdp(
-        kernel["P"], costs, np.asarray(budgets), gamma, rho, "safe_nav", ("objective", "hazard", "collision", "overspeed")
+        kernel["P"],
+        costs,
+        np.asarray(budgets),
+        gamma,
+        rho,
+        "safe_nav",
+        ("objective", "hazard", "collision", "overspeed"),
     )
 
 
@@ -129,13 +151,20 @@ def train_safe_nav(cfg: RcmdpTrainConfig, argv: list[str] | None = None) -> tupl
     radii = []
     for i, dynamics in enumerate(spec.train_dynamics):
         disrupted = estimate_kernel(spec.samples_per_pair, spec.seed + 1 + i, dynamics, cache)
-        radii.append(calibrate_tv_radius(nominal["P"], disrupted["P"], int(nominal["goal"]), spec.radius_quantile))
+        radii.append(
+            calibrate_tv_radius(nominal["P"], disrupted["P"], int(nominal["goal"]), spec.radius_quantile)
+        )
     beta = min(max(radii), 1.0)
     problem = safe_nav_problem(nominal, cfg.gamma, spec.budgets)
     pair = solve_pair(problem, TvBall(beta), cfg.algo, cfg.epsilon_fraction)
 
     with RunDir.create(cfg.name, cfg, cfg.seed, root=cfg.runs_root, argv=argv) as run:
-        summary: dict[str, Any] = {"benchmark": "safe_nav", "gamma": cfg.gamma, "tv_radius": beta, "radii": radii}
+        summary: dict[str, Any] = {
+            "benchmark": "safe_nav",
+            "gamma": cfg.gamma,
+            "tv_radius": beta,
+            "radii": radii,
+        }
         for label, item in pair.items():
             result = item["result"]
             for step, J in enumerate(result.trace.J, start=1):
@@ -151,9 +180,12 @@ def train_safe_nav(cfg: RcmdpTrainConfig, argv: list[str] | None = None) -> tupl
                 action_meanings=ACTION_MEANINGS,
                 safe_action=0,
                 control_rate_hz=1.0 / float(nominal["decision_period_s"]),
-                provenance=make_provenance("rcmdp", config_hash=config_hash(cfg), seed=cfg.seed, disruptions=[
-                    {"train_dynamics": spec.train_dynamics, "tv_radius": beta}
-                ]),
+                provenance=make_provenance(
+                    "rcmdp",
+                    config_hash=config_hash(cfg),
+                    seed=cfg.seed,
+                    disruptions=[{"train_dynamics": spec.train_dynamics, "tv_radius": beta}],
+                ),
                 extra_params={
                     "task": "safe_nav",
                     "robust": label == "robust",

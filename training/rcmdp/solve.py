@@ -52,17 +52,29 @@ def check_feasible(problem: TabularCmdp, uset: UncertaintySet) -> np.ndarray:
     return lows
 
 
-def run_algo(problem: TabularCmdp, uset: UncertaintySet, spec: AlgoSpec, epsilon_fraction: float) -> SolveResult:
+def run_algo(
+    problem: TabularCmdp, uset: UncertaintySet, spec: AlgoSpec, epsilon_fraction: float
+) -> SolveResult:
     H = problem.H
     if isinstance(spec, RnpgSpec):
         lam = spec.lam if spec.lam is not None else 2.0 * H / (epsilon_fraction * H)
         iters = spec.iterations
-        alpha = theory_step(problem, iters) if spec.step_size == "theory" else spec.step_size * (1 - problem.gamma)
+        alpha = (
+            theory_step(problem, iters)
+            if spec.step_size == "theory"
+            else spec.step_size * (1 - problem.gamma)
+        )
         update = "mirror" if spec.algo == "rnpg" else "projection"
-        return rnpg(problem, uset, iterations=iters, lam=lam, xi=spec.xi_fraction * H, alpha=alpha, update=update)
+        return rnpg(
+            problem, uset, iterations=iters, lam=lam, xi=spec.xi_fraction * H, alpha=alpha, update=update
+        )
     if isinstance(spec, EpircSpec):
         eta = spec.eta * (1 - problem.gamma) ** 2
         return epirc_pgs(
-            problem, uset, bisection_steps=spec.bisection_steps, inner_iterations=spec.inner_iterations, eta=eta
+            problem,
+            uset,
+            bisection_steps=spec.bisection_steps,
+            inner_iterations=spec.inner_iterations,
+            eta=eta,
         )
     raise TypeError(f"unknown algorithm spec {spec!r}")

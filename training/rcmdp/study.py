@@ -68,7 +68,12 @@ def run_study(
                 for spec in cfg.algos:
                     rows.append(
                         base
-                        | {"algo": algo_label(spec), "objective": None, "constraints": None, "feasible": False}
+                        | {
+                            "algo": algo_label(spec),
+                            "objective": None,
+                            "constraints": None,
+                            "feasible": False,
+                        }
                         | {"evaluations": 0, "evaluations_to_eps": None, "seconds": 0.0, "verdict": str(err)}
                     )
                 continue
@@ -128,7 +133,9 @@ def _ratios(problem: TabularCmdp, gamma: float, by_label: dict[str, dict[str, An
     return out
 
 
-def plot_convergence(rows: list[dict[str, Any]], lam_of: Callable[[float], float], out_dir: Path) -> list[Path]:
+def plot_convergence(
+    rows: list[dict[str, Any]], lam_of: Callable[[float], float], out_dir: Path
+) -> list[Path]:
     """One PNG per (benchmark, γ): Φ (λ = 2H/ε, ξ = 0), J_c0 and each J_ci against robust evaluations."""
     import matplotlib
 

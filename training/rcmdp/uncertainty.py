@@ -177,7 +177,9 @@ class FiniteSet(UncertaintySet):
 
     def worst(self, P0: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.kernels.shape[1:] != P0.shape:
-            raise RcmdpInputError(f"finite kernels: shape {self.kernels.shape[1:]} does not match P0 {P0.shape}")
+            raise RcmdpInputError(
+                f"finite kernels: shape {self.kernels.shape[1:]} does not match P0 {P0.shape}"
+            )
         members = np.concatenate([P0[None], self.kernels])  # [M+1, S, A, S]
         scores = np.einsum("msat,nt->nmsa", members, W)
         best = scores.argmax(axis=1)  # [N, S, A]
@@ -232,7 +234,9 @@ def robust_evaluate(
     return evaluate(pi, P, costs, problem.gamma, problem.rho)
 
 
-def robust_lower_bound(problem: TabularCmdp, uset: UncertaintySet, channel: int, max_iter: int = 200) -> float:
+def robust_lower_bound(
+    problem: TabularCmdp, uset: UncertaintySet, channel: int, max_iter: int = 200
+) -> float:
     """min over policies of the adversary's value of channel ``channel`` (robust policy iteration).
 
     Exact min_π max_P J for TV, KL-ball and finite sets; for the KL-penalised set it is the penalised
