@@ -128,7 +128,7 @@ _cobs_encode = cobs.encode
 
 def _refusal(raw: bytes) -> FrameError:
     n = len(raw)
-    if n > MAX_RAW_BYTES:
+    if n > MAX_RAW_BYTES:  # 63 stuffed bytes can hold at most 62 raw ones; kept as a guard
         return FrameError("oversize", f"{n} bytes > {MAX_RAW_BYTES}")
     if n < MIN_RAW_BYTES:
         return FrameError("framing_errors", f"{n} bytes is shorter than header + CRC")
@@ -137,6 +137,8 @@ def _refusal(raw: bytes) -> FrameError:
 
 def _parse(chunk: bytes) -> Frame:
     """``chunk`` is one frame without its delimiter. Raises FrameError with a counter name as reason."""
+    if len(chunk) > MAX_ENCODED_BYTES:
+        raise FrameError("oversize", f"{len(chunk)} encoded bytes > {MAX_ENCODED_BYTES}")
     try:
         raw = _cobs_decode(chunk)
     except cobs.DecodeError as err:
@@ -153,7 +155,7 @@ def _parse(chunk: bytes) -> Frame:
             "length_errors",
             f"{layout.spec.name} payload is {n - MIN_RAW_BYTES} bytes, expected {layout.frame_bytes - MIN_RAW_BYTES}",
         )
-    message = _new_tuple(layout.cls, layout.unpack_payload(raw, HEADER_BYTES))
+    message: Message = _new_tuple(layout.cls, layout.unpack_payload(raw, HEADER_BYTES))
     return _new_tuple(Frame, (raw[0], raw[1], raw[2], raw[3] | (raw[4] << 8), message, raw))
 
 

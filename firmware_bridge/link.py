@@ -188,6 +188,9 @@ class SerialLink:
         if self._threads:
             return self
         self._stop.clear()
+        # First attempt here, so a present port is usable as soon as open() returns; the reader
+        # thread keeps retrying (with backoff) if it is not there yet.
+        self._open_port()
         for target, name in ((self._reader, "rx"), (self._heartbeat, "heartbeat")):
             thread = threading.Thread(target=target, name=f"serial-link-{self.robot_id}-{name}", daemon=True)
             thread.start()
@@ -236,10 +239,11 @@ class SerialLink:
                 return None
             self._counts["frames_out"] += 1
             self._counts["bytes_out"] += len(frame)
-        if isinstance(message, WheelCommand | VelocityCommand):
-            self._remember_probe(("cmd", seq), sent_at)
-        elif isinstance(message, Heartbeat):
-            self._remember_probe(("hb", seq), sent_at)
+        if self._link_up:  # RTT describes a live link; replies to frames sent into an outage would not
+            if isinstance(message, WheelCommand | VelocityCommand):
+                self._remember_probe(("cmd", seq), sent_at)
+            elif isinstance(message, Heartbeat):
+                self._remember_probe(("hb", seq), sent_at)
         return seq
 
     def send_wheels(self, left_rad_s: float, right_rad_s: float) -> int | None:

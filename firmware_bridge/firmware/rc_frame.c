@@ -9,9 +9,13 @@ uint16_t rc_crc16(const uint8_t *data, size_t len) {
     size_t i;
     for (i = 0; i < len; ++i) {
         int bit;
-        crc ^= (uint16_t)((uint16_t)data[i] << 8);
+        crc = (uint16_t)(crc ^ (uint16_t)((unsigned)data[i] << 8));
         for (bit = 0; bit < 8; ++bit) {
-            crc = (crc & 0x8000u) ? (uint16_t)((crc << 1) ^ 0x1021u) : (uint16_t)(crc << 1);
+            unsigned carry = crc & 0x8000u;
+            crc = (uint16_t)((unsigned)crc << 1);
+            if (carry) {
+                crc = (uint16_t)(crc ^ 0x1021u);
+            }
         }
     }
     return crc;
