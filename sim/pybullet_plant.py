@@ -73,7 +73,8 @@ FLOOR_LATERAL_FRICTION = 1.0
 class _RobotState:
     body_id: int
     wheel_joints: tuple[int, ...] = ()
-    link_masses_kg: dict[int, float] = field(default_factory=dict)
+    # nominal (mass [kg], local inertia diagonal [kg m^2]) of each link, -1 = base
+    link_masses_kg: dict[int, tuple[float, tuple[float, ...]]] = field(default_factory=dict)
     inertial_offset_m: np.ndarray = field(default_factory=lambda: np.zeros(3))
     dynamics: DynamicsParams = NOMINAL_DYNAMICS
 
@@ -175,7 +176,7 @@ class PyBulletPlant:
                 body_id, caster, lateralFriction=CASTER_LATERAL_FRICTION, physicsClientId=self.client
             )
             links = [-1, *range(pb.getNumJoints(body_id, physicsClientId=self.client))]
-            masses = {j: pb.getDynamicsInfo(body_id, j, physicsClientId=self.client)[0] for j in links}
+            masses = {j: self._mass_and_inertia(body_id, j) for j in links}
             offset = np.asarray(pb.getDynamicsInfo(body_id, -1, physicsClientId=self.client)[3])
             return _RobotState(body_id, wheels, masses, offset)
         shape = pb.createCollisionShape(
@@ -205,7 +206,11 @@ class PyBulletPlant:
             angularDamping=0.0,
             physicsClientId=self.client,
         )
-        return _RobotState(body_id, (), {-1: mass})
+        return _RobotState(body_id, (), {-1: self._mass_and_inertia(body_id, -1)})
+
+    def _mass_and_inertia(self, body_id: int, link: int) -> tuple[float, tuple[float, ...]]:
+        info = pb.getDynamicsInfo(body_id, link, physicsClientId=self.client)
+        return float(info[0]), tuple(float(v) for v in info[2])
 
     def _set_gravity(self, tilt_rad: tuple[float, float], scale: float) -> None:
         self._world_gravity = (tilt_rad, scale)
@@ -356,9 +361,15 @@ class PyBulletPlant:
         for i in ids:
             self._check_id(i)
             robot = self._robots[i]
-            for link, mass in robot.link_masses_kg.items():
+            for link, (mass, inertia) in robot.link_masses_kg.items():
+                # PyBullet recomputes the inertia from the collision shape when only the mass is
+                # given; pass the scaled URDF inertia so that nominal stays exactly nominal
                 pb.changeDynamics(
-                    robot.body_id, link, mass=mass * params.mass_scale, physicsClientId=self.client
+                    robot.body_id,
+                    link,
+                    mass=mass * params.mass_scale,
+                    localInertiaDiagonal=[v * params.mass_scale for v in inertia],
+                    physicsClientId=self.client,
                 )
             for j in robot.wheel_joints:
                 pb.changeDynamics(

@@ -29,7 +29,8 @@ from robocoord.sim.tasks.warehouse_model import DATA_DIR
 
 DEFAULT_KERNEL_PATH = DATA_DIR / "safe_nav_kernel.npz"
 START_SPREAD = 0.6  # fraction of the cell width sampled around its centre
-PILLAR_CLEARANCE_M = 0.25
+PILLAR_CLEARANCE_M = 0.22  # robot half-width with its wheels (0.135 m) + pillar radius + margin
+MAX_START_ATTEMPTS = 1000
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,18 @@ class SafeNavAbstraction:
             )
 
 
+def _clear_start(
+    rng: np.random.Generator, centre: np.ndarray, width_m: float, pillars: np.ndarray
+) -> np.ndarray:
+    for _ in range(MAX_START_ATTEMPTS):
+        xy = centre + rng.uniform(-0.5, 0.5, 2) * width_m
+        if np.min(np.hypot(*(pillars - xy).T)) > PILLAR_CLEARANCE_M:
+            return xy
+    raise ValueError(
+        f"cell_size_m: no start pose clear of the pillar near {centre.tolist()}; cells are too small"
+    )
+
+
 def estimate_abstraction(
     params: SafeNavParams = SafeNavParams(),
     samples_per_pair: int = 6,
@@ -122,13 +135,13 @@ def estimate_abstraction(
         for s in range(n_states):
             if s == goal:
                 continue
-            centre = layout.cell_center_m(*layout.index_cell(s))
+            cell = layout.index_cell(s)
+            centre = layout.cell_center_m(*cell)
+            # a pillar stands at its cell's centre: sample that cell's whole area, clear of the pillar
+            spread = 1.0 if cell in layout.pillar_cells else START_SPREAD
             for a in range(N_ACTIONS):
                 for _ in range(samples_per_pair):
-                    while True:
-                        xy = centre + rng.uniform(-0.5, 0.5, 2) * START_SPREAD * layout.cell_size_m
-                        if np.min(np.hypot(*(pillars - xy).T)) > PILLAR_CLEARANCE_M:
-                            break
+                    xy = _clear_start(rng, centre, spread * layout.cell_size_m, pillars)
                     env.reset(
                         seed=int(rng.integers(2**31)),
                         options={"pose_world": (*xy, rng.uniform(-np.pi, np.pi))},
@@ -151,7 +164,10 @@ def estimate_abstraction(
         "git_sha": git_sha(),
         "seed": seed,
         "samples_per_pair": samples_per_pair,
-        "start_distribution": f"uniform in central {START_SPREAD:.0%} of the cell, uniform heading, at rest",
+        "start_distribution": (
+            f"uniform in the central {START_SPREAD:.0%} of the cell (whole cell for pillar cells, "
+            f"{PILLAR_CLEARANCE_M} m clear of the pillar), uniform heading, at rest"
+        ),
     }
     return SafeNavAbstraction(
         P=P,

@@ -27,7 +27,9 @@ class ConstantEnv(gym.Env):
         self.cost_names = ("a", "b")
         self.last_action: np.ndarray | None = None
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         return BASE_OBS.copy(), {}
 
