@@ -109,6 +109,16 @@ def encode(message: Message, robot_id: int, seq: int, version: int = PROTOCOL_VE
     return _cobs_encode(raw + crc_hqx(raw, CRC_INIT).to_bytes(2, "big")) + b"\x00"
 
 
+def encode_raw(
+    msg_type: int, robot_id: int, seq: int, payload: bytes, version: int = PROTOCOL_VERSION
+) -> bytes:
+    """A frame with an arbitrary type and payload (for tools and tests probing the firmware's refusals)."""
+    if len(payload) > MAX_RAW_BYTES - MIN_RAW_BYTES:
+        raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_RAW_BYTES - MIN_RAW_BYTES}")
+    raw = _HEADER.pack(version, msg_type, robot_id, seq & 0xFFFF) + payload
+    return _cobs_encode(raw + crc_hqx(raw, CRC_INIT).to_bytes(2, "big")) + b"\x00"
+
+
 class FrameError(ValueError):
     """Why one encoded frame was refused (only raised by :func:`decode_frame`)."""
 

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from robocoord.benchjson import json_stdout
 from robocoord.firmware_bridge.native import FirmwareInstance
 from robocoord.sim.plant import Plant
 
@@ -376,30 +377,33 @@ def serve(
     own_dir = run_dir is None
     directory = Path(tempfile.mkdtemp(prefix="rc-vmcu-")) if run_dir is None else run_dir
     directory.mkdir(parents=True, exist_ok=True)
-    server = VirtualMcuServer(
-        robot_ids, make_plant(plant_name, robot_ids, seed), directory, tick_ms, telemetry_period_ms
-    )
+    # Native code (pybullet's banner) prints to fd 1; keep stdout for the one ready line.
+    with json_stdout(True) as out:
+        server = VirtualMcuServer(
+            robot_ids, make_plant(plant_name, robot_ids, seed), directory, tick_ms, telemetry_period_ms
+        )
 
-    def stop(_signum: int, _frame: object) -> None:
-        server.running = False
+        def stop(_signum: int, _frame: object) -> None:
+            server.running = False
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        ready = server.start()
-        ready["plant"] = plant_name
-        sys.stdout.write(json.dumps(ready) + "\n")
-        sys.stdout.flush()
-        for rid in robot_ids:
-            print(
-                f"robot {rid} -> {server.ports[rid].link} ({server.ports[rid].slave_name})", file=sys.stderr
-            )
-        server.run()
-    finally:
-        server.close()
-        if own_dir:
-            with contextlib.suppress(OSError):
-                directory.rmdir()
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            ready = server.start()
+            ready["plant"] = plant_name
+            out.write(json.dumps(ready) + "\n")
+            out.flush()
+            for rid in robot_ids:
+                print(
+                    f"robot {rid} -> {server.ports[rid].link} ({server.ports[rid].slave_name})",
+                    file=sys.stderr,
+                )
+            server.run()
+        finally:
+            server.close()
+            if own_dir:
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
     return 0
 
 

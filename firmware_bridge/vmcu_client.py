@@ -66,23 +66,28 @@ class VirtualMcu:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert process.stdout is not None and process.stderr is not None
         deadline = time.monotonic() + timeout_s
-        line = b""
-        while not line.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            ready, _, _ = select.select([process.stdout], [], [], max(0.0, remaining))
-            if not ready:
-                process.kill()
-                raise VirtualMcuError(f"virtual MCU not ready after {timeout_s} s: {process.stderr.read()!r}")
-            chunk = os.read(process.stdout.fileno(), 4096)
-            if not chunk:
-                process.wait()
-                raise VirtualMcuError(
-                    f"virtual MCU exited with {process.returncode}: {process.stderr.read().decode(errors='replace')}"
-                )
-            line += chunk
+        buffered = b""
+        while True:
+            while b"\n" not in buffered:
+                remaining = deadline - time.monotonic()
+                ready, _, _ = select.select([process.stdout], [], [], max(0.0, remaining))
+                if not ready:
+                    process.kill()
+                    process.wait()
+                    raise VirtualMcuError(f"virtual MCU not ready after {timeout_s} s")
+                chunk = os.read(process.stdout.fileno(), 4096)
+                if not chunk:
+                    process.wait()
+                    detail = process.stderr.read().decode(errors="replace")
+                    raise VirtualMcuError(f"virtual MCU exited with {process.returncode}: {detail}")
+                buffered += chunk
+            line, buffered = buffered.split(b"\n", 1)
+            message = _json_object(line)
+            if message is not None and message.get("event") == "ready":
+                break
         # Nothing reads stderr from here on; send it where it cannot fill a pipe and block the MCU.
         _drain_in_background(process)
-        return cls(process, json.loads(line.split(b"\n", 1)[0]))
+        return cls(process, message)
 
     # ------------------------------------------------------------------ control socket
 
@@ -141,6 +146,14 @@ class VirtualMcu:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _json_object(line: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None  # a stray line from native code; the ready line is still to come
+    return value if isinstance(value, dict) else None
 
 
 def _drain_in_background(process: subprocess.Popen[bytes]) -> None:

@@ -44,7 +44,21 @@ VECTORS = [
     ("telemetry_all_zero", Telemetry(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 0, 0),
     (
         "telemetry_extremes",
-        Telemetry(0xFFFFFFFF, -(2**31), 2**31 - 1, -32768, 32767, -32768, 32767, -32768, 32767, -32768, 65535, 31, 65535),
+        Telemetry(
+            0xFFFFFFFF,
+            -(2**31),
+            2**31 - 1,
+            -32768,
+            32767,
+            -32768,
+            32767,
+            -32768,
+            32767,
+            -32768,
+            65535,
+            31,
+            65535,
+        ),
         200,
         12345,
     ),
@@ -82,7 +96,11 @@ def main() -> None:
         {"name": "truncated", "frame": bytes(body[:-3]).hex() + "00", "reason": "framing_errors"},
         {"name": "bad_cobs_code", "frame": "09" + bytes(body[1:]).hex() + "00", "reason": "framing_errors"},
         {"name": "too_short", "frame": "0401020300", "reason": "framing_errors"},
-        {"name": "dropped_byte_mid_frame", "frame": bytes(body[:5] + body[6:]).hex() + "00", "reason": "framing_errors"},
+        {
+            "name": "dropped_byte_mid_frame",
+            "frame": bytes(body[:5] + body[6:]).hex() + "00",
+            "reason": "framing_errors",
+        },
         {"name": "oversize", "frame": "ff" + "11" * 70 + "00", "reason": "oversize"},
     ]
     lines.append('  "invalid": [')
