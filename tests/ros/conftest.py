@@ -33,7 +33,7 @@ def ros_domain(request: pytest.FixtureRequest):
 
 
 def export_gmfs_test_policy(
-    path: Path, *, kappa: int = 4, rate_hz: float = 20.0, work_bias: float = 1.0
+    path: Path, *, kappa: int = 4, rate_hz: float = 5.0, work_bias: float = 1.0
 ) -> Path:
     """A small GMFS-family artifact through the real exporter: Q over (one-hot s, ĝ/κ) -> intended state.
 

@@ -140,7 +140,7 @@ def test_artifact_with_another_control_rate_is_refused(gmfs_artifact: Path):
     context = Context()
     rclpy.init(context=context)
     try:
-        with pytest.raises(ContractMismatch, match="control_rate_hz: robot expects 50 Hz, artifact has 20"):
+        with pytest.raises(ContractMismatch, match="control_rate_hz: robot expects 50 Hz, artifact has 5"):
             instantiate(bad, context)
     finally:
         rclpy.try_shutdown(context=context)

@@ -89,9 +89,12 @@ def prepare_fleet(
 class FleetRuntime:
     """All nodes of a graph in one rclpy context, spun by one executor on a background thread."""
 
-    def __init__(self, graph: FleetGraph, *, domain_id: int | None = None):
+    def __init__(self, graph: FleetGraph, *, domain_id: int | None = None, executor: str = "events"):
+        if executor not in ("events", "single_threaded"):
+            raise ValueError(f"executor: expected 'events' or 'single_threaded', found {executor!r}")
         self.graph = graph
         self.domain_id = domain_id
+        self.executor_kind = executor
         self.context: Any = None
         self.executor: Any = None
         self.nodes: dict[str, Any] = {}
@@ -117,7 +120,14 @@ class FleetRuntime:
         except BaseException:
             self.stop()
             raise
-        self.executor = SingleThreadedExecutor(context=self.context)
+        if self.executor_kind == "events":
+            # rclpy's C++ events executor: no wait-set rebuild per callback, several times less CPU
+            # per message than the single-threaded executor with dozens of nodes and subscriptions
+            from rclpy.experimental import EventsExecutor
+
+            self.executor = EventsExecutor(context=self.context)
+        else:
+            self.executor = SingleThreadedExecutor(context=self.context)
         for node in self.nodes.values():
             self.executor.add_node(node)
         self._thread = threading.Thread(target=self._spin, name="fleet-executor", daemon=True)

@@ -147,6 +147,9 @@ def build_graph(
                 {
                     "port": port,
                     "robot_id": robot.id,
+                    "home_x_m": float(robot.home.x_m),
+                    "home_y_m": float(robot.home.y_m),
+                    "home_yaw_rad": float(robot.home.yaw_rad),
                     "baud": int(inventory.link.baud),
                     "watchdog_ms": int(inventory.link.watchdog_ms),
                     "heartbeat_hz": float(inventory.link.heartbeat_hz),

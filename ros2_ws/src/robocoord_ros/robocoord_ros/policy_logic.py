@@ -64,14 +64,24 @@ class GoTo:
     max_angular_rad_s: float
     cruise_speed_m_s: float = 0.5
 
-    def command(self, pose: Pose2D, goal_x_m: float, goal_y_m: float) -> Twist2D:
-        from robocoord.sim.tasks.goto import GoToGains, go_to_unicycle
+    heading_gain_per_s: float = 4.0
+    slow_down_radius_m: float = 0.3
+    arrive_tolerance_m: float = 0.05
 
-        gains = GoToGains(cruise_speed_m_s=self.cruise_speed_m_s, max_yaw_rate_rad_s=self.max_angular_rad_s)
-        v, omega = go_to_unicycle(
-            np.array([[pose.x_m, pose.y_m, pose.yaw_rad]]), np.array([[goal_x_m, goal_y_m]]), gains
-        )
-        return Twist2D(float(min(v[0], self.max_linear_m_s)), float(omega[0]))
+    def command(self, pose: Pose2D, goal_x_m: float, goal_y_m: float) -> Twist2D:
+        """The same law as robocoord.sim.tasks.goto.go_to_unicycle, for one robot without numpy overhead
+        (a test checks both agree): turn towards the goal, speed ∝ cos² of the heading error, slow
+        down inside ``slow_down_radius_m``, stop inside ``arrive_tolerance_m``."""
+        dx, dy = goal_x_m - pose.x_m, goal_y_m - pose.y_m
+        distance = math.hypot(dx, dy)
+        error = math.atan2(dy, dx) - pose.yaw_rad
+        error = (error + math.pi) % (2.0 * math.pi) - math.pi
+        omega = max(-self.max_angular_rad_s, min(self.max_angular_rad_s, self.heading_gain_per_s * error))
+        alignment = max(0.0, math.cos(error)) ** 2
+        v = self.cruise_speed_m_s * min(1.0, max(0.0, distance / self.slow_down_radius_m)) * alignment
+        if distance < self.arrive_tolerance_m:
+            return STOP
+        return Twist2D(min(v, self.max_linear_m_s), omega)
 
 
 @dataclass(frozen=True)

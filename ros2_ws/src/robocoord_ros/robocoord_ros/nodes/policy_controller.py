@@ -17,8 +17,8 @@ when odometry goes stale.
 
 from __future__ import annotations
 
-import math
 import time
+from collections import deque
 
 import numpy as np
 import rclpy
@@ -29,6 +29,7 @@ from rclpy.node import Node
 from std_msgs.msg import UInt8
 
 from robocoord.controllers.policy import ArtifactError, PolicyRuntime
+from robocoord_ros.cdr import odometry_pose
 from robocoord_ros.policy_logic import (
     STOP,
     ContractMismatch,
@@ -48,10 +49,6 @@ from robocoord_ros.rosutil import (
     status,
     telemetry_qos,
 )
-
-
-def yaw_from_quaternion(z: float, w: float, x: float = 0.0, y: float = 0.0) -> float:
-    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
 class PolicyControllerNode(Node):
@@ -90,6 +87,9 @@ class PolicyControllerNode(Node):
         )
         diag_hz = declare(self, "diagnostics_rate_hz", 2.0, "diagnostics rate [Hz]", low=0.1, high=50.0)
         seed = declare(self, "seed", 0, "neighbour-sampling seed (robot id is added)", low=0)
+        trace = declare(
+            self, "trace_latency", False, "log every cmd_vel with its odometry stamp (benchmarks)"
+        )
         if len(latent) != latent_dim * len(fleet_ids):
             raise ContractMismatch(
                 f"fleet_latent_flat has {len(latent)} values, expected latent_dim x robots = {latent_dim * len(fleet_ids)}"
@@ -128,12 +128,17 @@ class PolicyControllerNode(Node):
         self.deadline_misses = 0
         self.last_decision: Decision | None = None
         self.last_twist: Twist2D = STOP
+        self._odom_stamp_ns = 0
+        # (odometry stamp ns or 0, publish ns, v, omega) per cmd_vel; only with trace_latency
+        self.trace: deque[tuple[int, int, float, float]] = deque(maxlen=500_000 if trace else 0)
+        self.control_deadline_misses = 0
 
         self._cmd_pub = self.create_publisher(Twist, "cmd_vel", command_qos())
         self._state_pub = self.create_publisher(UInt8, "task_state", command_qos())
         self._action_pub = self.create_publisher(UInt8, "policy_action", command_qos())
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", diagnostics_qos())
-        self.create_subscription(Odometry, "odom", self._on_odom, telemetry_qos(deadline_ms))
+        # raw: only stamp and planar pose are read (robocoord_ros.cdr), ~50x cheaper than a full Odometry
+        self.create_subscription(Odometry, "odom", self._on_odom, telemetry_qos(deadline_ms), raw=True)
         for rid in fleet_ids:
             if rid != self.robot_id:
                 self.create_subscription(
@@ -154,18 +159,17 @@ class PolicyControllerNode(Node):
     def _input(self) -> TickInput:
         return TickInput(self._pose, self._pose_stamp_s, self._neighbour_states)
 
-    def _on_odom(self, msg: Odometry) -> None:
-        q = msg.pose.pose.orientation
-        self._pose = Pose2D(
-            msg.pose.pose.position.x, msg.pose.pose.position.y, yaw_from_quaternion(q.z, q.w, q.x, q.y)
-        )
+    def _on_odom(self, raw: bytes) -> None:
+        stamp_ns, x, y, yaw = odometry_pose(raw)
+        self._pose = Pose2D(x, y, yaw)
         self._pose_stamp_s = time.monotonic()
+        self._odom_stamp_ns = stamp_ns
         # the go-to controller acts on fresh odometry, at most at its own rate
         if (
             self._last_control_s is None
             or self._pose_stamp_s - self._last_control_s >= 0.5 * self.goto_period_s
         ):
-            self._control(self._pose_stamp_s)
+            self._control(self._pose_stamp_s, from_odometry=True)
 
     def _on_task_state(self, robot_id: int, msg: UInt8) -> None:
         self._neighbour_states[robot_id] = int(msg.data)
@@ -180,21 +184,28 @@ class PolicyControllerNode(Node):
         self._state_pub.publish(UInt8(data=int(decision.task_state)))
         if isinstance(decision.action, int):
             self._action_pub.publish(UInt8(data=decision.action))
-        self._control(time.monotonic())
+        self._control(time.monotonic(), from_odometry=False)
 
     def _on_watchdog_timer(self) -> None:
         now = time.monotonic()
         if self._last_control_s is not None and now - self._last_control_s > 2.0 * self.goto_period_s:
-            self._control(now)  # no fresh odometry for two go-to periods: this publishes the stop
+            if self._pose_stamp_s is not None and now - self._pose_stamp_s <= 2.0 * self.goto_period_s:
+                self.control_deadline_misses += 1  # odometry was fresh, yet no command for two periods
+            self._control(
+                now, from_odometry=False
+            )  # no fresh odometry for two go-to periods: this publishes the stop
 
-    def _control(self, start: float) -> None:
+    def _control(self, start: float, from_odometry: bool) -> None:
         twist = self.loop.control(start, self._input())
         msg = Twist()
         msg.linear.x = float(twist.linear_m_s)
         msg.angular.z = float(twist.angular_rad_s)
         self._cmd_pub.publish(msg)
         published = time.monotonic()
-        if self.loop.last_reason == "ok":
+        if self.trace.maxlen:
+            stamp = self._odom_stamp_ns if from_odometry else 0
+            self.trace.append((stamp, self.get_clock().now().nanoseconds, msg.linear.x, msg.angular.z))
+        if from_odometry and self.loop.last_reason == "ok":  # input-to-command: odometry in -> cmd_vel out
             self.loop.record_latency(self._pose_stamp_s, start, published)
         self._last_control_s = published
         self.last_twist = twist
@@ -217,7 +228,7 @@ class PolicyControllerNode(Node):
             "latency_ms_p99": loop.latency.percentile(99),
             "latency_histogram_ms": loop.latency.as_text(),
             "compute_ms_p99": loop.compute.percentile(99),
-            "deadline_misses": self.deadline_misses,
+            "deadline_misses": self.deadline_misses + self.control_deadline_misses,
             "safe_actions": loop.safe_actions,
             "decisions": loop.decisions,
             "task_state": loop.task_state,
