@@ -120,7 +120,7 @@ def test_exact_evaluation_is_the_robust_bellman_fixed_point(uset):
     pi = random_policy(problem, 2)
     ev = robust_evaluate(problem, pi, uset)
     V = np.zeros((2, problem.S))  # robust value iteration, independent of the linear-solve path
-    for _ in range(300):
+    for _ in range(200):
         P, _ = uset.worst(problem.P0, V)
         V = np.einsum("sa,nsa->ns", pi, problem.costs + problem.gamma * np.einsum("nsat,nt->nsa", P, V))
     np.testing.assert_allclose(ev.V, V, rtol=1e-7)

@@ -76,7 +76,7 @@ class KlBall(UncertaintySet):
 
     name = "kl"
 
-    def __init__(self, delta: float, iterations: int = 80):
+    def __init__(self, delta: float, iterations: int = 60):
         if not (np.isfinite(delta) and delta >= 0):
             raise RcmdpInputError(f"kl delta: radius must be finite and >= 0, got {delta!r}")
         self.delta = float(delta)
