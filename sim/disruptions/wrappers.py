@@ -393,6 +393,7 @@ class DynamicsDisruption(DisruptionWrapper):
         if box_specs and not hasattr(core, "set_box"):
             raise DisruptionError(f"parameter: {box_specs} need a task with a box (team_push)")
         self._values = self._nominal_values()
+        self._held: dict[int, Draw] = {}  # disruptor index -> value applied this episode
         self._obs_history: deque[np.ndarray] = deque()
 
     def _make_disruptor(self, spec: DisruptionSpec, salt: int) -> Disruptor:
@@ -408,22 +409,26 @@ class DynamicsDisruption(DisruptionWrapper):
         }
 
     def _update(self, infos: Any, keys: list[int], at_reset: bool) -> bool:
+        """Draw the specs due now; log every spec's value in effect (held episode values included)."""
         changed = False
-        for d in self.disruptors:
+        for index, d in enumerate(self.disruptors):
             parameter = d.spec.parameter or ""
             nominal, _, lower = DYNAMICS_PARAMETERS[parameter]
             if not at_reset and d.spec.mode == "episode":
+                held = self._held.get(index)
+                if held is not None:
+                    self._log(infos, keys, d.spec, held)
                 continue
             base = np.full((self.n_agents, d.dim), nominal)
             draw = d.draw(self.step_index, self.reward_history, base, self.value_fn, self._context())
             if not draw.fired.any():
-                if at_reset or d.spec.mode != "episode":
-                    self._log(infos, keys, d.spec, draw)
+                self._log(infos, keys, d.spec, draw)
                 continue
-            value = draw.value if d.spec.kind == "set" else base + draw.value
-            value = np.maximum(value, lower)
+            value = np.maximum(draw.value if d.spec.kind == "set" else base + draw.value, lower)
             self._values[parameter][draw.fired] = value[draw.fired]
-            self._log(infos, keys, d.spec, Draw(draw.fired, np.where(draw.fired[:, None], value, nominal)))
+            applied = Draw(draw.fired, np.where(draw.fired[:, None], value, nominal))
+            self._held[index] = applied
+            self._log(infos, keys, d.spec, applied)
             changed = True
         return changed
 
@@ -454,6 +459,7 @@ class DynamicsDisruption(DisruptionWrapper):
     def before_reset(self) -> None:
         # nominal first: a disruption excluded from this phase must not linger from the last episode
         self._values = self._nominal_values()
+        self._held.clear()
         self._apply()
 
     def after_reset(self, obs: Any, infos: Any) -> tuple[Any, Any]:
