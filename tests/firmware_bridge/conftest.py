@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import tty
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fwb_peers import PtyPeer
 
 from robocoord.firmware_bridge.vmcu_client import VirtualMcu
 
-GOLDEN_PATH = Path(__file__).resolve().parents[2] / "firmware_bridge" / "firmware" / "tests" / "golden_vectors.json"
+GOLDEN_PATH = (
+    Path(__file__).resolve().parents[2] / "firmware_bridge" / "firmware" / "tests" / "golden_vectors.json"
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,22 +26,6 @@ def mcu() -> Iterator[VirtualMcu]:
 @pytest.fixture(scope="session")
 def golden() -> dict:
     return json.loads(GOLDEN_PATH.read_text())
-
-
-class PtyPeer:
-    """The far end of a raw pty, for tests that script what a peer sends to a SerialLink."""
-
-    def __init__(self) -> None:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        self.path = os.ttyname(self.slave)
-
-    def write(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def close(self) -> None:
-        os.close(self.master)
-        os.close(self.slave)
 
 
 @pytest.fixture

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from robocoord.firmware_bridge.codec import FrameDecoder, FrameError, decode_frame, encode, encode_raw, spec_for
+from robocoord.firmware_bridge.codec import (
+    FrameDecoder,
+    FrameError,
+    decode_frame,
+    encode,
+    encode_raw,
+    spec_for,
+)
 from robocoord.firmware_bridge.protocol_tables import (
     MAX_FRAME_BYTES,
     MESSAGE_SPECS,
@@ -120,7 +127,10 @@ def test_telemetry_si_properties_carry_units() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"left_rad_s": 40.0, "right_rad_s": 0.0}, r"WheelCommand.left_rad_s = 40.0 is outside \[-32.768, 32.767\]"),
+        (
+            {"left_rad_s": 40.0, "right_rad_s": 0.0},
+            r"WheelCommand.left_rad_s = 40.0 is outside \[-32.768, 32.767\]",
+        ),
         ({"left_rad_s": math.nan, "right_rad_s": 0.0}, "not a finite number"),
         ({"left_rad_s": 0.0, "right_rad_s": math.inf}, "WheelCommand.right_rad_s"),
     ],
@@ -131,7 +141,9 @@ def test_from_si_refuses_what_the_wire_cannot_carry(kwargs: dict, match: str) ->
 
 
 def test_encode_names_the_bad_field() -> None:
-    with pytest.raises(ValueError, match=r"WheelCommand.right_mrad_s = 40000 must be an integer in -32768..32767"):
+    with pytest.raises(
+        ValueError, match=r"WheelCommand.right_mrad_s = 40000 must be an integer in -32768..32767"
+    ):
         encode(WheelCommand(0, 40000), 1, 1)
     with pytest.raises(ValueError, match="robot_id 256"):
         encode(WheelCommand(0, 0), 256, 1)

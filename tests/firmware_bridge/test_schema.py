@@ -11,7 +11,9 @@ from robocoord.firmware_bridge import schema
 
 def test_regenerating_from_the_schema_changes_nothing() -> None:
     for path, text in schema.generated_files().items():
-        assert path.read_text() == text, f"{path} is stale: python -m robocoord.firmware_bridge.schema --write"
+        assert path.read_text() == text, (
+            f"{path} is stale: python -m robocoord.firmware_bridge.schema --write"
+        )
 
 
 def test_check_mode_reports_a_stale_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,6 +44,8 @@ def test_a_scaled_field_without_python_name_is_refused(tmp_path: Path) -> None:
 
 def test_duplicate_message_ids_are_refused(tmp_path: Path) -> None:
     broken = tmp_path / "protocol.toml"
-    broken.write_text(schema.SCHEMA_PATH.read_text().replace('name = "HelloAck"\nid = 2', 'name = "HelloAck"\nid = 1'))
+    broken.write_text(
+        schema.SCHEMA_PATH.read_text().replace('name = "HelloAck"\nid = 2', 'name = "HelloAck"\nid = 1')
+    )
     with pytest.raises(schema.SchemaError, match="unique"):
         schema.load_schema(broken)
