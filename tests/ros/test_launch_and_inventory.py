@@ -173,3 +173,21 @@ def test_duplicate_robot_ids_are_refused(tmp_path: Path):
     bad.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match="robot id 0 appears twice"):
         load_inventory(bad)
+
+
+def test_hil_8_inventory_is_the_sim_warehouse_layout():
+    from robocoord.sim.config import WarehouseParams
+    from robocoord.sim.tasks.warehouse import WarehouseLayout
+
+    inventory = load_inventory(LAUNCH / "inventories" / "hil_8.yaml")
+    layout = WarehouseLayout.build(WarehouseParams(n_robots=len(inventory.robots)))
+    for k, robot in enumerate(inventory.robots):
+        assert (robot.home.x_m, robot.home.y_m) == pytest.approx(tuple(layout.home_world_m[k]))
+        station = inventory.work_station_of(robot)
+        assert (station.x_m, station.y_m) == pytest.approx(tuple(layout.work_station_world_m[k]))
+        assert robot.latent == pytest.approx(list(layout.latent_positions[k]), abs=1e-6)
+    wh = inventory.policy.warehouse
+    assert (wh.home_radius_m, wh.work_radius_m) == (
+        WarehouseParams().home_radius_m,
+        WarehouseParams().work_radius_m,
+    )

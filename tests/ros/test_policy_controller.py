@@ -15,7 +15,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from harness import Probe, wait_until
 from nav_msgs.msg import Odometry
-from std_msgs.msg import UInt8
+from std_msgs.msg import UInt8, UInt8MultiArray
 
 from robocoord_ros.fleet import FleetRuntime
 from robocoord_ros.graph import FleetGraph, build_graph, instantiate
@@ -54,7 +54,7 @@ def fleet(gmfs_artifact: Path):
     runtime.executor.add_node(probe.node)
     probe.listen(Twist, "/robot_0/cmd_vel", command_qos())
     probe.listen(UInt8, "/robot_0/task_state", command_qos())
-    probe.listen(UInt8, "/robot_0/policy_action", command_qos())
+    probe.listen(UInt8MultiArray, "/robot_0/policy_decision", command_qos())
     probe.listen(DiagnosticArray, "/diagnostics", diagnostics_qos())
     odom_pub = probe.node.create_publisher(Odometry, "/robot_0/odom", telemetry_qos(50.0))
     yield runtime, probe, odom_pub
@@ -91,7 +91,7 @@ def test_fresh_odometry_drives_robot_towards_the_chosen_station(fleet):
     cmd = probe.last("/robot_0/cmd_vel")
     assert cmd is not None and cmd.linear.x > 0.05 and cmd.angular.z > 0.5, cmd
     assert probe.last("/robot_0/task_state").data == 0  # still at home: Idle
-    assert probe.last("/robot_0/policy_action").data == 2  # intends Working
+    assert list(probe.last("/robot_0/policy_decision").data) == [0, 2]  # Idle, intends Working
     node = runtime.nodes_of("policy_controller")[0]
     assert node.last_decision.reason == "ok" and not node.last_decision.used_safe_action
 

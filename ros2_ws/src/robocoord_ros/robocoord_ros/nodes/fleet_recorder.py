@@ -14,7 +14,7 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import BatteryState, Imu
-from std_msgs.msg import Bool, UInt8
+from std_msgs.msg import Bool, UInt8, UInt8MultiArray
 
 from robocoord_ros.recording import McapRecorder
 from robocoord_ros.rosutil import command_qos, declare, diagnostics_qos, latched_qos
@@ -34,6 +34,7 @@ class FleetRecorderNode(Node):
             ns = f"/robot_{rid}"
             self._record(Twist, f"{ns}/cmd_vel", command_qos())
             self._record(UInt8, f"{ns}/task_state", command_qos())
+            self._record(UInt8MultiArray, f"{ns}/policy_decision", command_qos())
             self._record(Odometry, f"{ns}/odom", telemetry)
             self._record(Imu, f"{ns}/imu", telemetry)
             self._record(BatteryState, f"{ns}/battery", telemetry)

@@ -6,7 +6,8 @@ messages in and out and stamps them with the node's monotonic clock.
 
 Topics (relative, inside the robot's namespace): subscribes ``odom`` (best effort, depth 1,
 deadline) and, for GMFS, ``/robot_<j>/task_state`` of every robot; publishes ``cmd_vel``
-(reliable), ``task_state`` (std_msgs/UInt8) and ``/diagnostics``.
+(reliable), ``task_state`` (std_msgs/UInt8), ``policy_decision`` (UInt8MultiArray [state, action]
+per decision) and ``/diagnostics``.
 
 Two loops: the policy decides at the contract's fixed rate (a wall timer; a tick starting more
 than one period late counts as a deadline miss); the go-to controller turns each fresh odometry
@@ -26,7 +27,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
-from std_msgs.msg import UInt8
+from std_msgs.msg import UInt8, UInt8MultiArray
 
 from robocoord.controllers.policy import ArtifactError, PolicyRuntime
 from robocoord_ros.cdr import odometry_pose
@@ -135,7 +136,8 @@ class PolicyControllerNode(Node):
 
         self._cmd_pub = self.create_publisher(Twist, "cmd_vel", command_qos())
         self._state_pub = self.create_publisher(UInt8, "task_state", command_qos())
-        self._action_pub = self.create_publisher(UInt8, "policy_action", command_qos())
+        # [task state before acting, action] of every decision (scoring, recording)
+        self._decision_pub = self.create_publisher(UInt8MultiArray, "policy_decision", command_qos())
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", diagnostics_qos())
         # raw: only stamp and planar pose are read (robocoord_ros.cdr), ~50x cheaper than a full Odometry
         self.create_subscription(Odometry, "odom", self._on_odom, telemetry_qos(deadline_ms), raw=True)
@@ -182,8 +184,8 @@ class PolicyControllerNode(Node):
         decision = self.loop.decide(now, self._input())
         self.last_decision = decision
         self._state_pub.publish(UInt8(data=int(decision.task_state)))
-        if isinstance(decision.action, int):
-            self._action_pub.publish(UInt8(data=decision.action))
+        if isinstance(decision.action, int) and not decision.used_safe_action:
+            self._decision_pub.publish(UInt8MultiArray(data=[int(decision.task_state), decision.action]))
         self._control(time.monotonic(), from_odometry=False)
 
     def _on_watchdog_timer(self) -> None:
