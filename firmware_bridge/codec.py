@@ -138,40 +138,44 @@ _cobs_encode = cobs.encode
 
 def _refusal(raw: bytes) -> FrameError:
     n = len(raw)
-    if n > MAX_RAW_BYTES:  # 63 stuffed bytes can hold at most 62 raw ones; kept as a guard
-        return FrameError("oversize", f"{n} bytes > {MAX_RAW_BYTES}")
+    if n > MAX_RAW_BYTES:
+        return FrameError("oversize", f"{n} raw bytes > {MAX_RAW_BYTES}")
     if n < MIN_RAW_BYTES:
         return FrameError("framing_errors", f"{n} bytes is shorter than header + CRC")
     return FrameError("crc_errors", "CRC mismatch")
 
 
-def _parse(chunk: bytes) -> Frame:
-    """``chunk`` is one frame without its delimiter. Raises FrameError with a counter name as reason."""
-    if len(chunk) > MAX_ENCODED_BYTES:
-        raise FrameError("oversize", f"{len(chunk)} encoded bytes > {MAX_ENCODED_BYTES}")
+# Per type id: (class, raw frame length, payload unpacker), unpacked in one step on the hot path.
+_DECODE: dict[int, tuple[type, int, Callable[[bytes, int], tuple[int, ...]]]] = {
+    layout.msg_id: (layout.cls, layout.frame_bytes, layout.unpack_payload) for layout in _BY_ID.values()
+}
+
+
+def decode_frame(encoded: bytes) -> Frame:
+    """Decode exactly one frame (its trailing 0x00 may be included). Raises FrameError if it is not valid."""
+    if encoded and encoded[-1] == 0:
+        encoded = encoded[:-1]
     try:
-        raw = _cobs_decode(chunk)
+        raw = _cobs_decode(encoded)
     except cobs.DecodeError as err:
+        if len(encoded) > MAX_ENCODED_BYTES:
+            raise FrameError("oversize", f"{len(encoded)} encoded bytes > {MAX_ENCODED_BYTES}") from None
         raise FrameError("framing_errors", f"bad COBS stuffing ({err})") from None
     n = len(raw)
     if n > MAX_RAW_BYTES or n < MIN_RAW_BYTES or crc_hqx(raw, CRC_INIT):
         raise _refusal(raw)
-    layout = _BY_ID.get(raw[1])
-    if layout is None or raw[0] != PROTOCOL_VERSION:
+    entry = _DECODE.get(raw[1])
+    if entry is None or raw[0] != PROTOCOL_VERSION:
         # Valid frame we cannot interpret: another protocol version or an unknown type.
         return _new_tuple(Frame, (*_HEADER.unpack_from(raw), None, raw))
-    if n != layout.frame_bytes:
+    cls, frame_bytes, unpack_payload = entry
+    if n != frame_bytes:
         raise FrameError(
             "length_errors",
-            f"{layout.spec.name} payload is {n - MIN_RAW_BYTES} bytes, expected {layout.frame_bytes - MIN_RAW_BYTES}",
+            f"{cls.__name__} payload is {n - MIN_RAW_BYTES} bytes, expected {frame_bytes - MIN_RAW_BYTES}",
         )
-    message: Message = _new_tuple(layout.cls, layout.unpack_payload(raw, HEADER_BYTES))
+    message: Message = _new_tuple(cls, unpack_payload(raw, HEADER_BYTES))
     return _new_tuple(Frame, (raw[0], raw[1], raw[2], raw[3] | (raw[4] << 8), message, raw))
-
-
-def decode_frame(encoded: bytes) -> Frame:
-    """Decode exactly one frame (a trailing 0x00 is allowed). Raises FrameError if it is not valid."""
-    return _parse(encoded[:-1] if encoded.endswith(b"\x00") else encoded)
 
 
 @dataclass
@@ -226,7 +230,7 @@ class FrameDecoder:
     def _take(self, chunk: bytes, frames: list[Frame]) -> None:
         c = self.counters
         try:
-            frame = _parse(chunk)
+            frame = decode_frame(chunk)
         except FrameError as err:
             setattr(c, err.reason, getattr(c, err.reason) + 1)
             c.resyncs += 1
