@@ -214,3 +214,18 @@ def test_mcu_command_prints_ports_and_stops_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.slow
+def test_pybullet_plant_behind_the_firmware() -> None:
+    with VirtualMcu.start(robots=2, plant="pybullet") as world:
+        with SerialLink(world.ports[1], 1) as link:
+            link.open(wait_s=DEADLINE_S)
+            link.send_velocity(0.2, 0.0)  # 0.2 m/s on 35 mm wheels: 5.71 rad/s
+            t = link.wait_telemetry(lambda t: t.wheel_left_rad_s > 5.5, timeout_s=10.0)
+            assert t.cmd_left_rad_s == pytest.approx(5.714, abs=0.001)
+            moving = world.robot_status(1)
+            assert moving["pose_world"][0] > 0.01  # it drove forward in the physics world
+            assert world.robot_status(0)["wheel_speed_rad_s"] == pytest.approx([0.0, 0.0], abs=0.05)
+        # Link closed: the watchdog cuts the motors and the physical wheels spin down.
+        wait_until(lambda: max(map(abs, wheels(world, 1))) < 0.2, timeout_s=10.0, what="wheels spun down")
