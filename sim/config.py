@@ -100,6 +100,7 @@ class SimRunConfig(StrictModel):
     seconds: PositiveFloat = Field(30.0, description="simulated seconds to run")
     seed: int = 0
     policy: Literal["scripted", "random"] = "scripted"
+    phase: Literal["train", "eval"] = Field("eval", description="which disruptions apply (their 'phase')")
     gui: bool = False
     disruptions: Path | None = Field(None, description="a kind: disruptions YAML file")
     record: str | None = Field(None, description="out.mp4, or 'frames' for PNG frames in the run folder")

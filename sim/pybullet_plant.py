@@ -135,12 +135,18 @@ class PyBulletPlant:
             )
         self._robots = [self._spawn(pose) for pose in poses]
         n = len(self._robots)
+        self._body_ids = [r.body_id for r in self._robots]
+        self._inertial_offsets = np.array([r.inertial_offset_m for r in self._robots])
+        self._motor_gain = np.ones(n)
+        self._any_latency = False
+        self._any_wind = False
         self._setpoint_rad_s = np.zeros((n, 2))
         self._latency_lines: list[deque[np.ndarray]] = [deque() for _ in range(n)]
         self._pose = np.zeros((n, 3))
         self._lin_vel_world = np.zeros((n, 2))
         self._accel_world = np.zeros((n, 2))
         self._yaw_rate = np.zeros(n)
+        self._forward_speed = np.zeros(n)
         self._wheel_speed_rad_s = np.zeros((n, 2))
         self._disc_wheel_angle = np.zeros((n, 2))
         self.time_s = 0.0
@@ -259,7 +265,7 @@ class PyBulletPlant:
         self._disc_wheel_angle[:] = 0.0
         self._wheel_speed_rad_s[:] = 0.0
         self.time_s = 0.0
-        self._send_wheel_commands(np.arange(self.n_robots), np.zeros((self.n_robots, 2)))
+        self._send_wheel_commands(np.zeros((self.n_robots, 2)))
         self._refresh_state(dt_s=None)
 
     def apply(self, robot_id: int, wheel_speed_rad_s: Sequence[float]) -> None:
@@ -281,7 +287,7 @@ class PyBulletPlant:
     def step(self, dt_s: float) -> None:
         substeps = self.substeps_for(dt_s)
         commands = self._delayed_commands()
-        self._send_wheel_commands(np.arange(self.n_robots), commands)
+        self._send_wheel_commands(commands)
         wind = self._wind_forces()
         for _ in range(substeps):
             for body_id, force in wind:
@@ -331,10 +337,11 @@ class PyBulletPlant:
         return self._pose.copy()
 
     def body_velocities(self) -> tuple[np.ndarray, np.ndarray]:
-        """Forward speed [m/s, body x] and yaw rate [rad/s] of every robot, as of the last step."""
-        yaw = self._pose[:, 2]
-        v = self._lin_vel_world[:, 0] * np.cos(yaw) + self._lin_vel_world[:, 1] * np.sin(yaw)
-        return v, self._yaw_rate.copy()
+        """Forward speed [m/s, body x] and yaw rate [rad/s] of every robot, as of the last step.
+
+        Disc bodies: the mean over the last step (from the pose change); wheeled: instantaneous.
+        """
+        return self._forward_speed.copy(), self._yaw_rate.copy()
 
     def linear_velocities_world(self) -> np.ndarray:
         """(N, 2) planar velocity [m/s, world frame]."""
@@ -380,6 +387,10 @@ class PyBulletPlant:
                     physicsClientId=self.client,
                 )
             self._robots[i] = replace(robot, dynamics=params)
+            self._motor_gain[i] = params.motor_gain
+        # flags keep the per-step hot path free of per-robot Python loops in the nominal case
+        self._any_latency = any(r.dynamics.actuation_latency_steps for r in self._robots)
+        self._any_wind = any(any(r.dynamics.external_force_n) for r in self._robots)
         if (params.floor_tilt_rad, params.gravity_scale) != self._world_gravity:
             self._set_gravity(params.floor_tilt_rad, params.gravity_scale)
 
@@ -399,6 +410,8 @@ class PyBulletPlant:
 
     def _delayed_commands(self) -> np.ndarray:
         out = self._setpoint_rad_s.copy()
+        if not self._any_latency:
+            return out
         for i, robot in enumerate(self._robots):
             latency = robot.dynamics.actuation_latency_steps
             if latency == 0:
@@ -409,14 +422,12 @@ class PyBulletPlant:
             out[i] = line.popleft() if len(line) > latency else np.zeros(2)
         return out
 
-    def _send_wheel_commands(self, ids: np.ndarray, wheel_speed_rad_s: np.ndarray) -> None:
+    def _send_wheel_commands(self, wheel_speed_rad_s: np.ndarray) -> None:
         limit = self.geometry.max_wheel_speed_rad_s
-        gains = np.array([r.dynamics.motor_gain for r in self._robots])
-        cmd = np.clip(wheel_speed_rad_s, -limit, limit) * gains[:, None]
+        cmd = np.clip(wheel_speed_rad_s, -limit, limit) * self._motor_gain[:, None]
         if self.body == "wheeled":
             torque_nm = self._available_torque_nm()
-            for i in ids:
-                robot = self._robots[i]
+            for i, robot in enumerate(self._robots):
                 pb.setJointMotorControlArray(
                     robot.body_id,
                     robot.wheel_joints,
@@ -431,16 +442,15 @@ class PyBulletPlant:
         commanded = (np.abs(v) > 1e-9) | (np.abs(w) > 1e-9)
         # measured motion, so a robot bumped while parked is stopped again
         moving = (np.abs(self._lin_vel_world).sum(axis=1) > 1e-6) | (np.abs(self._yaw_rate) > 1e-6)
-        for i in ids:
-            # a robot told to stand still that already stands still is left asleep
-            if not commanded[i] and not moving[i]:
-                continue
-            vx, vy = v[i] * np.cos(yaw[i]), v[i] * np.sin(yaw[i])
+        # a robot told to stand still that already stands still is left asleep
+        update = np.flatnonzero(commanded | moving)
+        vx = (v * np.cos(yaw)).tolist()
+        vy = (v * np.sin(yaw)).tolist()
+        wz = w.tolist()
+        bodies = self._body_ids
+        for i in update.tolist():
             pb.resetBaseVelocity(
-                self._robots[i].body_id,
-                (float(vx), float(vy), 0.0),
-                (0.0, 0.0, float(w[i])),
-                physicsClientId=self.client,
+                bodies[i], (vx[i], vy[i], 0.0), (0.0, 0.0, wz[i]), physicsClientId=self.client
             )
 
     def _available_torque_nm(self) -> np.ndarray:
@@ -455,7 +465,9 @@ class PyBulletPlant:
         return self.geometry.max_wheel_torque_nm * np.clip(1.0 - ratio, MIN_TORQUE_FRACTION, 1.0)
 
     def _wind_forces(self) -> list[tuple[int, tuple[float, float, float]]]:
-        forces = []
+        forces: list[tuple[int, tuple[float, float, float]]] = []
+        if not self._any_wind:
+            return forces
         for robot in self._robots:
             fx, fy = robot.dynamics.external_force_n
             if fx or fy:
@@ -467,28 +479,47 @@ class PyBulletPlant:
         return forces
 
     def _refresh_state(self, dt_s: float | None) -> None:
-        previous_vel = self._lin_vel_world.copy()
-        for i, robot in enumerate(self._robots):
-            pos, orn = pb.getBasePositionAndOrientation(robot.body_id, physicsClientId=self.client)
-            lin, ang = pb.getBaseVelocity(robot.body_id, physicsClientId=self.client)
-            yaw = yaw_of_quaternion(orn)
-            c, s = np.cos(yaw), np.sin(yaw)
-            ox, oy, _ = robot.inertial_offset_m
-            # COM -> axle midpoint (planar part of the inertial offset)
-            self._pose[i] = (pos[0] - (c * ox - s * oy), pos[1] - (s * ox + c * oy), yaw)
-            self._lin_vel_world[i] = lin[:2]
-            self._yaw_rate[i] = ang[2]
-            if robot.wheel_joints:
-                states = pb.getJointStates(robot.body_id, robot.wheel_joints, physicsClientId=self.client)
+        """Read every base once per control step; conversions are vectorised.
+
+        Disc bodies take their velocity from the pose change over the step (one PyBullet call
+        per robot instead of two, which matters at 1000 robots); wheeled bodies read the
+        instantaneous base and wheel velocities, as an IMU and encoders would.
+        """
+        previous_vel = self._lin_vel_world
+        previous_pose = self._pose.copy()
+        client = self.client
+        placements = [pb.getBasePositionAndOrientation(b, physicsClientId=client) for b in self._body_ids]
+        com = np.array([p[0] for p in placements])
+        qx, qy, qz, qw = np.array([p[1] for p in placements]).T
+        yaw = np.arctan2(2.0 * (qw * qz + qx * qy), 1.0 - 2.0 * (qy * qy + qz * qz))
+        c, s = np.cos(yaw), np.sin(yaw)
+        ox, oy = self._inertial_offsets[:, 0], self._inertial_offsets[:, 1]
+        # COM -> axle midpoint (planar part of the inertial offset)
+        self._pose = np.stack([com[:, 0] - (c * ox - s * oy), com[:, 1] - (s * ox + c * oy), yaw], axis=1)
+        if self.body == "wheeled":
+            velocities = [pb.getBaseVelocity(b, physicsClientId=client) for b in self._body_ids]
+            self._lin_vel_world = np.array([v[0][:2] for v in velocities])
+            self._yaw_rate = np.array([v[1][2] for v in velocities])
+            for i, robot in enumerate(self._robots):
+                states = pb.getJointStates(robot.body_id, robot.wheel_joints, physicsClientId=client)
                 self._wheel_speed_rad_s[i] = (states[0][1], states[1][1])
+        elif dt_s is None:
+            self._lin_vel_world = np.zeros((self.n_robots, 2))
+            self._yaw_rate = np.zeros(self.n_robots)
+        else:
+            self._lin_vel_world = (self._pose[:, :2] - previous_pose[:, :2]) / dt_s
+            turned = (self._pose[:, 2] - previous_pose[:, 2] + np.pi) % (2 * np.pi) - np.pi
+            self._yaw_rate = turned / dt_s
+        c, s = np.cos(self._pose[:, 2]), np.sin(self._pose[:, 2])
+        self._forward_speed = self._lin_vel_world[:, 0] * c + self._lin_vel_world[:, 1] * s
         if dt_s is None:
-            self._accel_world[:] = 0.0
+            self._accel_world = np.zeros((self.n_robots, 2))
             return
         self._accel_world = (self._lin_vel_world - previous_vel) / dt_s
         if self.body == "disc":
-            v, w = self.body_velocities()
-            left, right = unicycle_to_wheels(v, w, self.geometry)
-            self._disc_wheel_angle += np.stack([left, right], axis=1) * dt_s
+            left, right = unicycle_to_wheels(self._forward_speed, self._yaw_rate, self.geometry)
+            self._disc_wheel_angle[:, 0] += left * dt_s
+            self._disc_wheel_angle[:, 1] += right * dt_s
 
     def close(self) -> None:
         # once only: PyBullet reuses client ids, so a second disconnect could hit another world

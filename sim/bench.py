@@ -1,0 +1,163 @@
+"""``robocoord bench sim``: simulation speed of the warehouse task against raw PyBullet.
+
+For N in (10, 100, 1000) robots the warehouse task runs with random actions (seeded)
+at 20 Hz control / 240 Hz physics and is timed, world construction excluded. Then, in
+the *same* world and run, two raw PyBullet loops simulate the same time span with
+robots moving at their last command:
+
+* the *raw control loop* — what a hand-written PyBullet script does each control step:
+  ``resetBaseVelocity`` per robot, 12 x ``stepSimulation``, then
+  ``getBasePositionAndOrientation`` + ``getBaseVelocity`` per robot;
+* the *step-only loop* — ``stepSimulation`` alone, the floor no controller can beat.
+
+Results (wall clock, plus process CPU time so a loaded machine can be read too):
+
+* ``realtime_factor_{N}_robots_240hz`` — simulated seconds per wall second, task loop;
+* ``overhead_vs_raw_pybullet_{N}_robots`` — task wall time / raw control loop wall time;
+* ``overhead_vs_step_only_{N}_robots`` — task wall time / step-only wall time;
+* ``sim_seconds_per_wall_second_1000_robots_20hz`` — the 1000-robot realtime factor;
+* ``control_steps_per_second_{N}_robots``; ``cpu_realtime_factor_{N}_robots_240hz``.
+
+Extras: the wheeled multibody plant with 10 robots (the physics of team_push, safe_nav
+and the firmware bridge) and the vectorised transition sampler used by GMFS.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pybullet as pb
+
+from robocoord.benchjson import Result
+from robocoord.sim.config import WarehouseParams
+from robocoord.sim.plant import DiffDriveGeometry, unicycle_to_wheels
+from robocoord.sim.pybullet_plant import PyBulletPlant
+from robocoord.sim.tasks.warehouse import WarehouseSim
+from robocoord.sim.tasks.warehouse_model import WarehouseTransitionModel
+
+CONTROL_HZ = 20.0
+
+
+@dataclass
+class _Timing:
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+
+
+@contextmanager
+def _timed(into: _Timing) -> Iterator[None]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    into.wall_s += time.perf_counter() - wall
+    into.cpu_s += time.process_time() - cpu
+
+
+def _raw_control_loop(
+    client: int, bodies: list[int], velocities: list[tuple], steps: int, substeps: int
+) -> None:
+    for _ in range(steps):
+        for body, (linear, angular) in zip(bodies, velocities, strict=True):
+            pb.resetBaseVelocity(body, linear, angular, physicsClientId=client)
+        for _ in range(substeps):
+            pb.stepSimulation(physicsClientId=client)
+        for body in bodies:
+            pb.getBasePositionAndOrientation(body, physicsClientId=client)
+            pb.getBaseVelocity(body, physicsClientId=client)
+
+
+def _warehouse_speed(n_robots: int, sim_seconds: float, seed: int) -> list[Result]:
+    params = WarehouseParams(n_robots=n_robots, decision_period_s=1.0, control_hz=CONTROL_HZ)
+    sim = WarehouseSim(params)
+    task, raw, step_only = _Timing(), _Timing(), _Timing()
+    try:
+        rng = np.random.default_rng(seed)
+        sim.reset(seed)
+        decisions = max(1, round(sim_seconds / params.decision_period_s))
+        with _timed(task):
+            for _ in range(decisions):
+                sim.step(rng.integers(0, 3, n_robots))
+        simulated_s = decisions * params.decision_period_s
+        control_steps = round(simulated_s * CONTROL_HZ)
+        substeps = sim.plant.substeps_for(1.0 / CONTROL_HZ)
+        v, omega = sim.plant.body_velocities()
+        yaw = sim.plant.poses_world()[:, 2]
+        velocities = [
+            ((float(vi * np.cos(th)), float(vi * np.sin(th)), 0.0), (0.0, 0.0, float(wi)))
+            for vi, wi, th in zip(v, omega, yaw, strict=True)
+        ]
+        client, bodies = sim.plant.client, sim.plant.body_ids
+        with _timed(raw):
+            _raw_control_loop(client, bodies, velocities, control_steps, substeps)
+        with _timed(step_only):
+            for _ in range(control_steps * substeps):
+                pb.stepSimulation(physicsClientId=client)
+    finally:
+        sim.close()
+    n = n_robots
+    return [
+        Result(f"realtime_factor_{n}_robots_240hz", simulated_s / task.wall_s, "sim s / wall s"),
+        Result(f"overhead_vs_raw_pybullet_{n}_robots", task.wall_s / raw.wall_s, "ratio"),
+        Result(f"overhead_vs_step_only_{n}_robots", task.wall_s / step_only.wall_s, "ratio"),
+        Result(f"raw_pybullet_realtime_factor_{n}_robots", simulated_s / raw.wall_s, "sim s / wall s"),
+        Result(f"control_steps_per_second_{n}_robots", control_steps / task.wall_s, "steps/s"),
+        Result(f"cpu_realtime_factor_{n}_robots_240hz", simulated_s / max(task.cpu_s, 1e-9), "sim s / cpu s"),
+        Result(f"cpu_overhead_vs_raw_pybullet_{n}_robots", task.cpu_s / max(raw.cpu_s, 1e-9), "ratio"),
+    ]
+
+
+def _wheeled_plant_speed(n_robots: int, sim_seconds: float) -> Result:
+    geometry = DiffDriveGeometry()
+    poses = np.stack([np.zeros(n_robots), np.arange(n_robots) * 0.5, np.zeros(n_robots)], axis=1)
+    plant = PyBulletPlant(poses, body="wheeled")
+    try:
+        left, right = unicycle_to_wheels(0.3, 0.2, geometry)
+        plant.apply_all(np.tile([float(left), float(right)], (n_robots, 1)))
+        steps = round(sim_seconds * CONTROL_HZ)
+        started = time.perf_counter()
+        for _ in range(steps):
+            plant.step(1.0 / CONTROL_HZ)
+        wall_s = time.perf_counter() - started
+    finally:
+        plant.close()
+    return Result(
+        f"wheeled_plant_realtime_factor_{n_robots}_robots_240hz", sim_seconds / wall_s, "sim s / wall s"
+    )
+
+
+def _sampler_speed(samples: int, seed: int) -> Result:
+    model = WarehouseTransitionModel.load()
+    rng = np.random.default_rng(seed)
+    s = rng.integers(0, 3, samples)
+    a = rng.integers(0, 3, samples)
+    c = rng.random(samples)
+    started = time.perf_counter()
+    model.sample_next(s, a, c, rng)
+    return Result("transition_samples_per_second", samples / (time.perf_counter() - started), "samples/s")
+
+
+def run_bench(
+    quick: bool = False, seed: int = 0, progress: Callable[[str], None] | None = None
+) -> list[Result]:
+    """All sim benchmark results; ``quick`` shortens every timed window (for smoke tests, not for figures)."""
+    scale = 0.25 if quick else 1.0
+    plan = [(10, 20.0), (100, 10.0), (1000, 4.0)]
+    results: list[Result] = []
+    for n_robots, seconds in plan:
+        if progress is not None:
+            progress(f"warehouse, {n_robots} robots")
+        window = max(1.0, seconds * scale)
+        rows = _warehouse_speed(n_robots, window, seed)
+        results += rows
+        if n_robots == 1000:
+            results.append(
+                Result("sim_seconds_per_wall_second_1000_robots_20hz", rows[0].value, "sim s / wall s")
+            )
+    if progress is not None:
+        progress("wheeled plant and sampler")
+    results.append(_wheeled_plant_speed(10, max(1.0, 10.0 * scale)))
+    results.append(_sampler_speed(1_000_000 if not quick else 100_000, seed))
+    return results
