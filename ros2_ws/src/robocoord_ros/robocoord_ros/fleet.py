@@ -43,6 +43,7 @@ def start_virtual_mcus(inventory: FleetInventory, *, telemetry_hz: float | None 
         robot_ids=[r.id for r in robots],
         homes=[(r.home.x_m, r.home.y_m, r.home.yaw_rad) for r in robots],
         plant=inventory.plant,
+        body=inventory.plant_body,
         telemetry_hz=telemetry_hz or inventory.rates.telemetry_hz,
         seed=inventory.seed,
     )

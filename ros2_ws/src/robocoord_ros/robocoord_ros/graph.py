@@ -125,6 +125,7 @@ def build_graph(
                     "telemetry_deadline_ms": float(inventory.link.telemetry_deadline_ms),
                     "max_wheel_speed_rad_s": float(inventory.limits.max_wheel_speed_rad_s),
                     "seed": int(inventory.seed),
+                    "body": inventory.plant_body,
                 },
                 files,
             )

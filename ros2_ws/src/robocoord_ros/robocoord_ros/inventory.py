@@ -111,6 +111,9 @@ class FleetInventory(StrictModel):
     plant: Literal["kinematic", "pybullet"] = Field(
         "pybullet", description="plant of the virtual MCUs in hil"
     )
+    plant_body: Literal["disc", "wheeled"] = Field(
+        "disc", description="PyBullet robot body in hil/sim: disc (the warehouse's) or wheeled (URDF)"
+    )
     seed: int = 0
     policy: PolicySection = PolicySection()
     rates: RatesSection = RatesSection()

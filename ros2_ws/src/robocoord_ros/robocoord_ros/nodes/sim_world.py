@@ -109,7 +109,7 @@ class SimWorldNode(Node):
     def _on_step(self) -> None:
         now = time.monotonic()
         self.wheels[now - self.last_cmd_s > self.watchdog_s] = 0.0  # the firmware watchdog's rule
-        for rid, k in self.index.items():
+        for k in self.index.values():
             self.plant.apply(k, self.wheels[k])  # plant ids are 0..n-1 in roster order
         self.plant.step(self.step_s)
         self.rate.add(now)
