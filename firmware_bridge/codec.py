@@ -64,6 +64,12 @@ for _spec in MESSAGE_SPECS:
     _BY_ID[_spec.msg_id] = _layout
 
 
+# Per class: (header+payload packer, type id), unpacked in one step on the hot path.
+_ENCODE: dict[type, tuple[Callable[..., bytes], int]] = {
+    cls: (layout.pack_frame, layout.msg_id) for cls, layout in _BY_CLASS.items()
+}
+
+
 def spec_for(message_type: type | int) -> MessageSpec:
     layout = _BY_ID.get(message_type) if isinstance(message_type, int) else _BY_CLASS.get(message_type)
     if layout is None:
@@ -92,12 +98,11 @@ def _explain_bad_fields(spec: MessageSpec, message: Any) -> str:
 def encode(message: Message, robot_id: int, seq: int, version: int = PROTOCOL_VERSION) -> bytes:
     """One complete frame on the wire, trailing 0x00 included. Bad field values raise ValueError."""
     try:
-        layout = _BY_CLASS[type(message)]
+        pack_frame, msg_id = _ENCODE[type(message)]
+        # struct.pack itself refuses out-of-range or non-integer wire values.
+        raw = pack_frame(version, msg_id, robot_id, seq & 0xFFFF, *message)
     except KeyError:
         raise TypeError(f"not a protocol message: {type(message).__name__}") from None
-    try:
-        # struct.pack itself refuses out-of-range or non-integer wire values.
-        raw = layout.pack_frame(version, layout.msg_id, robot_id, seq & 0xFFFF, *message)
     except struct.error:
         if (
             isinstance(robot_id, bool)
@@ -105,7 +110,7 @@ def encode(message: Message, robot_id: int, seq: int, version: int = PROTOCOL_VE
             or not 0 <= robot_id <= BROADCAST_ROBOT_ID
         ):
             raise ValueError(f"robot_id {robot_id!r} is outside 0..{BROADCAST_ROBOT_ID}") from None
-        raise ValueError(_explain_bad_fields(layout.spec, message)) from None
+        raise ValueError(_explain_bad_fields(_BY_CLASS[type(message)].spec, message)) from None
     return _cobs_encode(raw + crc_hqx(raw, CRC_INIT).to_bytes(2, "big")) + b"\x00"
 
 
@@ -204,6 +209,11 @@ class FrameDecoder:
         self.counters = DecoderCounters()
         self._pending = b""
         self._overflowed = False  # the bytes since the last delimiter no longer fit a frame
+
+    def reset(self) -> None:
+        """Forget a partial frame (after reopening a port); the counters keep counting."""
+        self._pending = b""
+        self._overflowed = False
 
     def feed(self, data: bytes) -> list[Frame]:
         frames: list[Frame] = []

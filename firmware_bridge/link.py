@@ -402,7 +402,7 @@ class SerialLink:
                 pass  # ptys and some adapters have no such setting
         with self._write_lock:
             self._serial = port
-        self._decoder = FrameDecoder() if self._counts["opens"] == 0 else self._decoder
+        self._decoder.reset()
         if self._counts["opens"] > 0:
             self._counts["reconnects"] += 1
         self._counts["opens"] += 1
@@ -437,6 +437,8 @@ class SerialLink:
                 port.close()
             except (serial.SerialException, OSError):
                 pass
+        with self._state_lock:
+            self._handshake_ok = False  # whatever answers after a reopen must say Hello again
         self._set_link(False)
 
     def _reader(self) -> None:
