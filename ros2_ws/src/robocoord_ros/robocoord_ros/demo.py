@@ -1,0 +1,242 @@
+"""Steps 3–5 of ``make demo``: the artifact on a hil fleet, recorded, reported, compared with pure sim.
+
+:func:`run_hil_demo` brings up the inventory's robots in ``hil`` (reference firmware in virtual MCUs
+on ptys around one PyBullet plant, serial bridges, policy controllers, supervisor, MCAP recorder, over
+real rclpy), runs them for ``seconds``, evaluates the same artifact in the pure PyBullet warehouse for
+the same seconds (``robocoord eval`` in a subprocess: no pybullet in this process), and writes
+``report.md`` with PNG plots into ``run_dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robocoord_ros.graph import launch_dir
+from robocoord_ros.inventory import FleetInventory, load_inventory
+
+
+def default_inventory() -> Path:
+    return launch_dir() / "inventories" / "hil_8.yaml"
+
+
+def sim_reference(
+    artifact: Path, robots: int, seconds: float, episodes: int, seed: int = 0
+) -> dict[str, Any]:
+    """``robocoord eval`` of the artifact in the PyBullet warehouse (same robots, same seconds)."""
+    command = [
+        sys.executable, "-m", "robocoord.cli.main", "eval", str(artifact), "--task", "warehouse",
+        "--robots", str(robots), "--seconds", str(seconds), "--episodes", str(episodes), "--seed", str(seed), "--json",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    if result.returncode != 0:
+        raise RuntimeError(f"pure-sim evaluation failed ({result.returncode}): {result.stderr[-2000:]}")
+    doc: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return doc
+
+
+def _plots(run_dir: Path, session_data: dict[str, Any], recording: Path | None) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from robocoord_ros.recording import plot_trajectories, summarize
+
+    plots = run_dir / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    out: dict[str, str] = {}
+    if recording is not None and recording.is_file():
+        out["trajectories"] = str(plot_trajectories(summarize(recording), plots / "trajectories.png"))
+    occupancy, edges = session_data["occupancy"], session_data["occupancy_edges_s"]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    centres = 0.5 * (np.asarray(edges[1:]) + np.asarray(edges[:-1]))
+    for k, name in enumerate(("Idle", "Transit", "Working")):
+        ax.plot(centres, np.asarray(occupancy)[:, k], label=name)
+    ax.set(
+        xlabel="time [s]",
+        ylabel="fraction of decisions",
+        title="task-state occupancy (hil)",
+        ylim=(-0.02, 1.02),
+    )
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(plots / "task_state_occupancy.png", dpi=110)
+    plt.close(fig)
+    out["occupancy"] = str(plots / "task_state_occupancy.png")
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    latencies = session_data["latency_ms"]
+    if latencies:
+        ax.hist(latencies, bins=50)
+    ax.set(
+        xlabel="odometry in -> cmd_vel out [ms]", ylabel="commands", title="policy controller latency (hil)"
+    )
+    fig.tight_layout()
+    fig.savefig(plots / "latency_histogram.png", dpi=110)
+    plt.close(fig)
+    out["latency"] = str(plots / "latency_histogram.png")
+    robots = [r for r in session_data["robots"] if r.get("link")]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ids = [r["robot"] for r in robots]
+    ax1.bar([i - 0.2 for i in ids], [r["link"]["frames_in"] for r in robots], width=0.4, label="frames in")
+    ax1.bar([i + 0.2 for i in ids], [r["link"]["frames_out"] for r in robots], width=0.4, label="frames out")
+    ax1.set(xlabel="robot", ylabel="frames", title="serial frames")
+    ax1.legend()
+    ax2.bar(
+        [i - 0.2 for i in ids], [r["link"]["rtt_ms_p50"] or 0 for r in robots], width=0.4, label="RTT p50"
+    )
+    ax2.bar(
+        [i + 0.2 for i in ids], [r["link"]["rtt_ms_p99"] or 0 for r in robots], width=0.4, label="RTT p99"
+    )
+    ax2.set(xlabel="robot", ylabel="ms", title="serial round trip")
+    ax2.legend()
+    fig.tight_layout()
+    fig.savefig(plots / "link_statistics.png", dpi=110)
+    plt.close(fig)
+    out["link"] = str(plots / "link_statistics.png")
+    return out
+
+
+def run_hil_demo(
+    artifact: Path | str,
+    run_dir: Path | str,
+    *,
+    inventory: Path | str | FleetInventory | None = None,
+    seconds: float = 60.0,
+    sim_episodes: int = 3,
+    record: bool = True,
+    live: bool = False,
+) -> dict[str, Any]:
+    """Run ``artifact`` on the inventory's robots in hil for ``seconds``; write report.md + plots; compare with sim.
+
+    Returns ``{"hil": {...}, "sim": {...}, "comparison": {...}, "robots": [...], "report": path, ...}``;
+    ``comparison.reward_per_decision_rel_diff`` is |hil − sim| / |sim| of the mean reward per robot-decision.
+    """
+    from robocoord.controllers.policy import read_contract
+    from robocoord_ros.session import FleetSession
+
+    artifact = Path(artifact).resolve()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    inv = (
+        inventory
+        if isinstance(inventory, FleetInventory)
+        else load_inventory(inventory or default_inventory())
+    )
+    inv = inv.with_backend("hil")
+    contract = read_contract(artifact)
+    model_l = (
+        contract.family_params.get("model", {}).get("L")
+        if isinstance(contract.family_params.get("model"), dict)
+        else None
+    )
+    if model_l is not None:  # the reward the policy was trained for, as the sim evaluation uses it
+        inv.policy.warehouse.congestion_penalty_L = float(model_l)
+    recording = (run_dir / "hil.mcap") if record else None
+    session = FleetSession.open(inv, artifact=artifact, record=recording if record else False)
+    try:
+        session.run(seconds, live=live)
+        latency = [
+            x for node in session.runtime.nodes_of("policy_controller") for x in node.loop.latency.samples()
+        ]
+        misses = sum(
+            n.deadline_misses + n.control_deadline_misses
+            for n in session.runtime.nodes_of("policy_controller")
+        )
+        edges = list(np.linspace(0.0, seconds, max(2, int(seconds // 5) + 1)))
+        occupancy = session.scorer.occupancy(edges).tolist()
+    finally:
+        summary = session.close()
+    hil_rpd = summary["fleet"]["reward_per_decision"]
+    sim = sim_reference(artifact, len(inv.robots), seconds, sim_episodes, inv.seed)
+    sim_rpd = sim["return_mean"] / sim["decisions"] if sim.get("decisions") else float("nan")
+    rel = abs(hil_rpd - sim_rpd) / abs(sim_rpd) if sim_rpd else float("nan")
+    lat = np.asarray(latency) if latency else np.asarray([math.nan])
+    data = {
+        "robots": summary["robots"],
+        "occupancy": occupancy,
+        "occupancy_edges_s": edges,
+        "latency_ms": latency,
+    }
+    plots = _plots(run_dir, data, recording)
+    result: dict[str, Any] = {
+        "artifact": str(artifact),
+        "run_dir": str(run_dir),
+        "recording": str(recording) if recording else None,
+        "hil": {
+            "robots": len(inv.robots),
+            "seconds": seconds,
+            "reward_per_decision": hil_rpd,
+            "decisions": sum(r["decisions"] for r in summary["robots"]),
+            "latency_ms_p50": float(np.percentile(lat, 50)),
+            "latency_ms_p99": float(np.percentile(lat, 99)),
+            "deadline_misses": int(misses),
+            "crc_errors": sum((r.get("link") or {}).get("crc_errors", 0) for r in summary["robots"]),
+        },
+        "sim": {**sim, "reward_per_decision": sim_rpd},
+        "comparison": {
+            "reward_per_decision_hil": hil_rpd,
+            "reward_per_decision_sim": sim_rpd,
+            "reward_per_decision_rel_diff": rel,
+        },
+        "robots": summary["robots"],
+        "plots": plots,
+    }
+    (run_dir / "hil_summary.json").write_text(json.dumps(result, indent=2, default=str))
+    result["report"] = str(write_report(run_dir, result))
+    return result
+
+
+def write_report(run_dir: Path, result: dict[str, Any]) -> Path:
+    hil, sim, cmp_ = result["hil"], result["sim"], result["comparison"]
+    lines = [
+        "# robocoord HIL run",
+        "",
+        f"Artifact: `{result['artifact']}`",
+        f"{hil['robots']} robots in hil (reference firmware in virtual MCUs on ptys, PyBullet plant, serial bridges,",
+        f"policy controllers, supervisor, rclpy) for {hil['seconds']:g} s; MCAP: `{result['recording']}`.",
+        "",
+        "| | HIL | pure sim |",
+        "|---|---|---|",
+        f"| reward per robot-decision | {cmp_['reward_per_decision_hil']:.3f} | {cmp_['reward_per_decision_sim']:.3f} |",
+        f"| decisions scored | {hil['decisions']} | {sim.get('decisions', 0) * sim.get('robots', 0) * sim.get('episodes', 0)} |",
+        f"| working fraction | – | {sim.get('working_fraction', float('nan')):.3f} |",
+        "",
+        f"Relative difference of reward per decision: **{100 * cmp_['reward_per_decision_rel_diff']:.1f} %**.",
+        "",
+        f"Policy latency (odometry in -> cmd_vel out): p50 {hil['latency_ms_p50']:.2f} ms, "
+        f"p99 {hil['latency_ms_p99']:.2f} ms; deadline misses {hil['deadline_misses']}; CRC errors {hil['crc_errors']}.",
+        "",
+    ]
+    for key, title in (
+        ("trajectories", "Trajectories"),
+        ("occupancy", "Task-state occupancy"),
+        ("latency", "Latency histogram"),
+        ("link", "Link statistics"),
+    ):
+        if key in result["plots"]:
+            lines += [f"## {title}", "", f"![{title}]({Path(result['plots'][key]).relative_to(run_dir)})", ""]
+    path = run_dir / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def summary_table(result: dict[str, Any]) -> str:
+    """The HIL-vs-sim table the demo prints."""
+    cmp_ = result["comparison"]
+    hil = result["hil"]
+    return "\n".join(
+        [
+            f"{'':<28}{'HIL':>12}{'pure sim':>12}",
+            f"{'reward / robot-decision':<28}{cmp_['reward_per_decision_hil']:>12.3f}{cmp_['reward_per_decision_sim']:>12.3f}",
+            f"{'relative difference':<28}{100 * cmp_['reward_per_decision_rel_diff']:>11.1f}%",
+            f"{'latency p50 / p99 [ms]':<28}{hil['latency_ms_p50']:>6.2f} / {hil['latency_ms_p99']:.2f}",
+            f"{'deadline misses':<28}{hil['deadline_misses']:>12}",
+        ]
+    )
