@@ -9,6 +9,7 @@ measured wheel speeds at the next step, which is what the watchdog tests measure
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -49,9 +50,13 @@ class KinematicPlant:
 
     def apply(self, robot_id: int, wheel_speed_rad_s: Sequence[float]) -> None:
         limit = self.geometry.max_wheel_speed_rad_s
-        self._setpoint[self._index[robot_id]] = np.clip(
-            np.asarray(wheel_speed_rad_s, dtype=float), -limit, limit
-        )
+        left, right = (float(v) for v in wheel_speed_rad_s)
+        if not (math.isfinite(left) and math.isfinite(right)):
+            raise ValueError(f"wheel_speed_rad_s must be two finite numbers, got {wheel_speed_rad_s!r}")
+        # Plain floats: this runs for every robot every millisecond in the virtual MCU.
+        row = self._setpoint[self._index[robot_id]]
+        row[0] = min(limit, max(-limit, left))
+        row[1] = min(limit, max(-limit, right))
 
     def step(self, dt_s: float) -> None:
         if dt_s <= 0:

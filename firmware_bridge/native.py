@@ -89,12 +89,13 @@ def library_path(compiler: str = "gcc") -> Path:
 @cache
 def load_library() -> ctypes.CDLL:
     lib = ctypes.CDLL(str(library_path()))
-    p, u8, u16, u32, i32, size = (
+    p, u8, u16, u32, i32, f64, size = (
         ctypes.c_void_p,
         ctypes.c_uint8,
         ctypes.c_uint16,
         ctypes.c_uint32,
         ctypes.c_int32,
+        ctypes.c_double,
         ctypes.c_size_t,
     )
     signatures: dict[str, tuple[object, list[object]]] = {
@@ -102,7 +103,7 @@ def load_library() -> ctypes.CDLL:
         "rc_host_status_words": (u32, []),
         "rc_host_protocol_version": (u32, []),
         "rc_host_init": (None, [p, u8, u16, u32]),
-        "rc_host_set_sensors": (None, [p, i32, i32, i32, i32, i32, i32, i32, u16]),
+        "rc_host_set_sensors": (None, [p, f64, f64, f64, f64, f64, f64, f64, u16]),
         "rc_host_rx": (None, [p, ctypes.c_char_p, size, u32]),
         "rc_host_tick": (None, [p, u32]),
         "rc_host_take_tx": (size, [p, p, size]),
@@ -118,10 +119,6 @@ def load_library() -> ctypes.CDLL:
     return lib
 
 
-def _clip_i32(value: float) -> int:
-    return max(-0x80000000, min(0x7FFFFFFF, round(value)))
-
-
 class FirmwareInstance:
     """One firmware core (one ``rc_host_t``, memory owned here) driven with explicit time."""
 
@@ -131,6 +128,7 @@ class FirmwareInstance:
         self._state = ctypes.create_string_buffer(self._lib.rc_host_sizeof())
         self._ptr = ctypes.cast(self._state, ctypes.c_void_p)
         self._tx = ctypes.create_string_buffer(4096)
+        self._tx_ptr = ctypes.cast(self._tx, ctypes.c_void_p)
         self._left = ctypes.c_int32()
         self._right = ctypes.c_int32()
         self._status = (ctypes.c_uint32 * len(STATUS_FIELDS))()
@@ -144,15 +142,16 @@ class FirmwareInstance:
         accel_body_m_s2: tuple[float, float],
         battery_mv: int = 7400,
     ) -> None:
+        """What the HAL's encoder, IMU and battery reads return until the next call (SI units)."""
         self._lib.rc_host_set_sensors(
             self._ptr,
-            _clip_i32(wheel_angle_rad[0] * 1000.0),
-            _clip_i32(wheel_angle_rad[1] * 1000.0),
-            _clip_i32(wheel_speed_rad_s[0] * 1000.0),
-            _clip_i32(wheel_speed_rad_s[1] * 1000.0),
-            _clip_i32(yaw_rate_rad_s * 1000.0),
-            _clip_i32(accel_body_m_s2[0] * 1000.0),
-            _clip_i32(accel_body_m_s2[1] * 1000.0),
+            wheel_angle_rad[0],
+            wheel_angle_rad[1],
+            wheel_speed_rad_s[0],
+            wheel_speed_rad_s[1],
+            yaw_rate_rad_s,
+            accel_body_m_s2[0],
+            accel_body_m_s2[1],
             battery_mv,
         )
 
@@ -163,8 +162,8 @@ class FirmwareInstance:
         self._lib.rc_host_tick(self._ptr, now_ms & 0xFFFFFFFF)
 
     def take_tx(self) -> bytes:
-        n = self._lib.rc_host_take_tx(self._ptr, ctypes.cast(self._tx, ctypes.c_void_p), len(self._tx))
-        return self._tx.raw[:n]
+        n = self._lib.rc_host_take_tx(self._ptr, self._tx_ptr, len(self._tx))
+        return ctypes.string_at(self._tx, n) if n else b""  # copy only what was written
 
     def motor_rad_s(self) -> tuple[float, float]:
         self._lib.rc_host_motor(self._ptr, ctypes.byref(self._left), ctypes.byref(self._right))

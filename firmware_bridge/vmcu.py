@@ -43,7 +43,7 @@ import numpy as np
 
 from robocoord.benchjson import json_stdout
 from robocoord.firmware_bridge.native import FirmwareInstance
-from robocoord.sim.plant import Plant
+from robocoord.sim.plant import Plant, RobotReading
 
 HISTORY_TICKS = 20_000  # ring buffer per robot: 20 s at 1 kHz
 BATTERY_MV = 7400  # the plants do not model the battery; a healthy 2S pack
@@ -178,7 +178,7 @@ class VirtualMcuServer:
         self._control.listen(8)
         self._control.setblocking(False)
         for rid in self.robot_ids:
-            self._tick_robot(rid)
+            self._tick_robot(rid, self.plant.read(rid))
         return {
             "event": "ready",
             "pid": os.getpid(),
@@ -248,26 +248,28 @@ class VirtualMcuServer:
         port.write(fw.take_tx())
 
     def _tick(self) -> None:
+        # Physics first (motor setpoints from the previous tick act over this one), then every
+        # firmware sees the plant at the new time: a motor command reaches the wheels one tick later.
         self.time_ms += self.tick_ms
         for rid, at_ms in list(self.reopen_at_ms.items()):
             if self.time_ms >= at_ms:
                 self.ports[rid].open()
                 del self.reopen_at_ms[rid]
-        for rid in self.robot_ids:
-            if not self._frozen(rid):
-                self._tick_robot(rid)
         self.plant.step(self.tick_ms / 1000.0)
         for rid in self.robot_ids:
-            self.history[rid].add(self.time_ms, self.plant.read(rid).wheel_speed_rad_s)
+            reading = self.plant.read(rid)
+            self.history[rid].add(self.time_ms, reading.wheel_speed_rad_s)
+            if not self._frozen(rid):
+                self._tick_robot(rid, reading)
 
-    def _tick_robot(self, rid: int) -> None:
-        reading = self.plant.read(rid)
+    def _tick_robot(self, rid: int, reading: RobotReading) -> None:
         fw = self.firmware[rid]
+        angle, speed, accel = reading.wheel_angle_rad, reading.wheel_speed_rad_s, reading.accel_body_m_s2
         fw.set_sensors(
-            (float(reading.wheel_angle_rad[0]), float(reading.wheel_angle_rad[1])),
-            (float(reading.wheel_speed_rad_s[0]), float(reading.wheel_speed_rad_s[1])),
+            (angle[0], angle[1]),
+            (speed[0], speed[1]),
             reading.yaw_rate_rad_s,
-            (float(reading.accel_body_m_s2[0]), float(reading.accel_body_m_s2[1])),
+            (accel[0], accel[1]),
             BATTERY_MV,
         )
         fw.tick(self.time_ms)

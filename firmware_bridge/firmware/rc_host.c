@@ -54,16 +54,31 @@ void rc_host_init(rc_host_t *host, uint8_t robot_id, uint16_t telemetry_period_m
     rc_fw_init(&host->fw, &config, &hal, now_ms);
 }
 
-void rc_host_set_sensors(rc_host_t *host, int32_t enc_left_mrad, int32_t enc_right_mrad, int32_t speed_left_mrad_s,
-                         int32_t speed_right_mrad_s, int32_t yaw_rate_mrad_s, int32_t accel_x_mm_s2,
-                         int32_t accel_y_mm_s2, uint16_t battery_mv) {
-    host->encoders.angle_mrad[0] = enc_left_mrad;
-    host->encoders.angle_mrad[1] = enc_right_mrad;
-    host->encoders.speed_mrad_s[0] = speed_left_mrad_s;
-    host->encoders.speed_mrad_s[1] = speed_right_mrad_s;
-    host->imu.yaw_rate_mrad_s = yaw_rate_mrad_s;
-    host->imu.accel_x_mm_s2 = accel_x_mm_s2;
-    host->imu.accel_y_mm_s2 = accel_y_mm_s2;
+/* SI value * 1000, rounded to nearest and saturated to int32 (NaN reads as 0). */
+static int32_t milli(double si) {
+    double scaled = si * 1000.0;
+    if (!(scaled == scaled)) {
+        return 0;
+    }
+    if (scaled >= 2147483647.0) {
+        return INT32_MAX;
+    }
+    if (scaled <= -2147483648.0) {
+        return INT32_MIN;
+    }
+    return (int32_t)(scaled >= 0.0 ? scaled + 0.5 : scaled - 0.5);
+}
+
+void rc_host_set_sensors(rc_host_t *host, double enc_left_rad, double enc_right_rad, double speed_left_rad_s,
+                         double speed_right_rad_s, double yaw_rate_rad_s, double accel_x_m_s2, double accel_y_m_s2,
+                         uint16_t battery_mv) {
+    host->encoders.angle_mrad[0] = milli(enc_left_rad);
+    host->encoders.angle_mrad[1] = milli(enc_right_rad);
+    host->encoders.speed_mrad_s[0] = milli(speed_left_rad_s);
+    host->encoders.speed_mrad_s[1] = milli(speed_right_rad_s);
+    host->imu.yaw_rate_mrad_s = milli(yaw_rate_rad_s);
+    host->imu.accel_x_mm_s2 = milli(accel_x_m_s2);
+    host->imu.accel_y_mm_s2 = milli(accel_y_m_s2);
     host->battery_mv = battery_mv;
 }
 

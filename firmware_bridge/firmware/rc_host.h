@@ -57,9 +57,11 @@ uint32_t rc_host_status_words(void);
 uint32_t rc_host_protocol_version(void);
 /* Init with rc_config_default(robot_id); telemetry_period_ms 0 keeps the default. */
 void rc_host_init(rc_host_t *host, uint8_t robot_id, uint16_t telemetry_period_ms, uint32_t now_ms);
-void rc_host_set_sensors(rc_host_t *host, int32_t enc_left_mrad, int32_t enc_right_mrad, int32_t speed_left_mrad_s,
-                         int32_t speed_right_mrad_s, int32_t yaw_rate_mrad_s, int32_t accel_x_mm_s2,
-                         int32_t accel_y_mm_s2, uint16_t battery_mv);
+/* Sensor values in SI units (rad, rad/s, m/s^2); converted here to the firmware's integer units,
+ * rounded and saturated, so the Python side makes one call per tick with plain floats. */
+void rc_host_set_sensors(rc_host_t *host, double enc_left_rad, double enc_right_rad, double speed_left_rad_s,
+                         double speed_right_rad_s, double yaw_rate_rad_s, double accel_x_m_s2, double accel_y_m_s2,
+                         uint16_t battery_mv);
 void rc_host_rx(rc_host_t *host, const uint8_t *data, size_t len, uint32_t now_ms);
 void rc_host_tick(rc_host_t *host, uint32_t now_ms);
 /* Move up to cap bytes of pending UART output into out; returns the count. */
