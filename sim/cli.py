@@ -127,12 +127,16 @@ def fit_warehouse(
     episodes: int = typer.Option(30, min=1),
     decisions: int = typer.Option(20, min=1, help="decisions per episode"),
     seed: int = typer.Option(0),
+    disruptions: Path | None = typer.Option(None, help="measure under these disruptions (kind: disruptions)"),
+    phase: str = typer.Option("eval", help="which disruptions apply: train | eval"),
     out: Path | None = typer.Option(None, help="output .npz (default: the shipped sim/data file)"),
 ) -> None:
     """Re-measure the warehouse transition table P(s'|s,a,c) from PyBullet rollouts."""
     from pydantic import ValidationError
 
+    from robocoord.config import ConfigError
     from robocoord.sim.config import WarehouseParams
+    from robocoord.sim.disruptions.spec import load_disruptions
     from robocoord.sim.tasks.warehouse_fit import measure_transitions
     from robocoord.sim.tasks.warehouse_model import DEFAULT_TRANSITIONS_PATH
 
@@ -140,6 +144,14 @@ def fit_warehouse(
         params = WarehouseParams(n_robots=robots)
     except ValidationError as err:
         raise fail(f"--robots: {err.errors()[0]['msg']}") from None
+    if phase not in ("train", "eval"):
+        raise fail(f"--phase: expected train or eval, got {phase!r}")
+    if disruptions is not None and out is None:
+        raise fail("--out: a table measured under disruptions must not overwrite the nominal one")
+    try:
+        specs = load_disruptions(disruptions) if disruptions else []
+    except ConfigError as err:
+        raise fail(err.lines) from None
     show = progress_enabled()
     model = measure_transitions(
         params,
@@ -147,6 +159,8 @@ def fit_warehouse(
         decisions_per_episode=decisions,
         seed=seed,
         progress=(lambda k, n: typer.echo(f"episode {k}/{n}", err=True)) if show else None,
+        disruptions=specs,
+        phase=phase,  # type: ignore[arg-type]
     )
     path = model.save(out or DEFAULT_TRANSITIONS_PATH)
     typer.echo(json.dumps({"path": str(path), "samples": model.provenance["samples"]}))

@@ -11,14 +11,16 @@ of :meth:`WarehouseTransitionModel.transition_probs`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import metadata
 
 import numpy as np
 
 from robocoord.runs import git_sha
 from robocoord.sim.config import WarehouseParams
-from robocoord.sim.tasks.warehouse import WarehouseSim
+from robocoord.sim.disruptions.spec import DisruptionSpec
+from robocoord.sim.disruptions.wrappers import RunPhase, wrap
+from robocoord.sim.tasks.warehouse import WarehouseParallelEnv
 from robocoord.sim.tasks.warehouse_model import N_STATES, WarehouseTransitionModel
 
 DEFAULT_LEVELS = np.linspace(0.0, 1.0, 6)
@@ -47,26 +49,38 @@ def measure_transitions(
     seed: int = 0,
     levels: np.ndarray = DEFAULT_LEVELS,
     progress: Callable[[int, int], None] | None = None,
+    disruptions: Sequence[DisruptionSpec] = (),
+    phase: RunPhase = "eval",
 ) -> WarehouseTransitionModel:
+    """Roll out the behaviour policy and tabulate (s, a, c) -> s'.
+
+    With ``disruptions`` the rollouts run under them (applied through the same wrappers as
+    everywhere else, in ``phase``), giving the table of the disrupted world; ``a`` is always
+    the *intended* action, so action disruptions end up inside the measured kernel.
+    """
     if episodes < 1 or decisions_per_episode < 1:
         raise ValueError("episodes and decisions_per_episode must be >= 1")
+    params = params.model_copy(update={"max_decisions": max(params.max_decisions, decisions_per_episode)})
     rng = np.random.default_rng(seed)
-    sim = WarehouseSim(params)
+    env = wrap(WarehouseParallelEnv(params), list(disruptions), phase=phase)
+    sim = env.unwrapped.sim
+    agents = env.unwrapped.possible_agents
     counts = np.zeros((N_STATES, N_STATES, len(levels), N_STATES))
     n_blocks = int(sim.layout.block_of.max()) + 1
     try:
         for episode in range(episodes):
-            sim.reset(seed=int(rng.integers(2**31)))
+            env.reset(seed=int(rng.integers(2**31)))
             propensity = rng.dirichlet(np.ones(N_STATES), size=n_blocks)[sim.layout.block_of]
+            cdf = np.cumsum(propensity, axis=1)
             for _ in range(decisions_per_episode):
-                cdf = np.cumsum(propensity, axis=1)
+                state, congestion = sim.task_state.copy(), sim.congestion()
                 action = (rng.random((sim.n_robots, 1)) > cdf).sum(axis=1).clip(max=N_STATES - 1)
-                step = sim.step(action)
-                accumulate(counts, levels, step.state, step.action, step.congestion, step.next_state)
+                env.step({agent: int(a) for agent, a in zip(agents, action, strict=True)})
+                accumulate(counts, levels, state, action, congestion, sim.task_state)
             if progress is not None:
                 progress(episode + 1, episodes)
     finally:
-        sim.close()
+        env.close()
     provenance = {
         "generator": "robocoord.sim.tasks.warehouse_fit.measure_transitions",
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -79,6 +93,8 @@ def measure_transitions(
         "samples": int(counts.sum().round()),
         "params": params.model_dump(mode="json"),
         "behaviour_policy": "per-block Dirichlet(1,1,1) action propensities, i.i.d. per robot and decision",
+        "disruptions": [d.model_dump(mode="json") for d in disruptions],
+        "disruption_phase": phase,
     }
     return WarehouseTransitionModel.from_counts(counts, levels, provenance)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from robocoord.sim.config import WarehouseParams
+from robocoord.sim.disruptions.spec import DisruptionSpec
 from robocoord.sim.tasks.warehouse import WarehouseLayout, WarehouseParallelEnv, WarehouseSim
 from robocoord.sim.tasks.warehouse_fit import accumulate, measure_transitions
 from robocoord.sim.tasks.warehouse_model import (
@@ -160,3 +161,15 @@ def test_warehouse_scales_to_1000_robots() -> None:
         assert np.any(step.next_state != IDLE)  # robots left home
     finally:
         env.close()
+
+
+def test_measure_transitions_under_a_dynamics_disruption_records_it() -> None:
+    slow_motors = DisruptionSpec(source="dynamics", kind="set", parameter="motor_gain", choices=[0.2], mode="episode")
+    nominal = measure_transitions(WarehouseParams(n_robots=16), episodes=1, decisions_per_episode=2, seed=1)
+    slowed = measure_transitions(
+        WarehouseParams(n_robots=16), episodes=1, decisions_per_episode=2, seed=1, disruptions=[slow_motors]
+    )
+    assert slowed.provenance["disruptions"][0]["parameter"] == "motor_gain"
+    # same seed, same behaviour policy: only the physics differs, and 20 % motors reach less
+    reached_work = lambda m: m.counts[:, TaskState.WORKING, :, TaskState.WORKING].sum()  # noqa: E731
+    assert reached_work(slowed) < reached_work(nominal)
