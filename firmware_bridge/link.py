@@ -517,6 +517,9 @@ class SerialLink:
             self._resolve((message.acked_type, message.acked_seq), reply=message)
         elif isinstance(message, Nack):
             self._counts["nacks"] += 1
+            if message.code == NackCode.VERSION_MISMATCH:
+                # Same header version, but our Hello named another one: still a version problem.
+                self._version_mismatch(message.detail)
             self._resolve((message.acked_type, message.acked_seq), error=CommandRejected(message))
 
     def _on_telemetry(self, message: Telemetry, now: float) -> None:
@@ -572,8 +575,8 @@ class SerialLink:
         pending = self._pending.pop(key, None)
         if key[0] == _HELLO_ID:
             self._hello_pending = None
-        if pending is None:
-            return
+        if pending is None or pending.event.is_set():
+            return  # nobody waiting, or already answered (a version mismatch says it better)
         pending.reply = reply
         pending.error = error
         pending.event.set()

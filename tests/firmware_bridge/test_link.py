@@ -163,3 +163,12 @@ def test_open_with_wait_names_the_missing_port() -> None:
         link.open(wait_s=0.3)
     link.close()
     assert link.send(WheelCommand(0, 0)) is None and link.stats().tx_dropped == 1
+
+
+def test_hello_naming_another_version_in_its_payload_is_a_version_error(mcu: VirtualMcu) -> None:
+    # Header version matches (1), but the Hello payload claims version 3: the firmware's
+    # Nack(VERSION_MISMATCH) still surfaces as a ProtocolVersionError, not a generic rejection.
+    with SerialLink(mcu.ports[4], 4, handshake=False) as link:
+        link.open(wait_s=DEADLINE_S)
+        with pytest.raises(ProtocolVersionError, match="firmware speaks protocol version 1"):
+            link.request(Hello(protocol_version=3, host_version=1, capabilities=0))
