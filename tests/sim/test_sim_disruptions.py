@@ -344,3 +344,32 @@ def test_robust_gymnasium_namespace_maps_onto_specs() -> None:
     )
     with pytest.raises(ValueError, match="noise_type"):
         from_robust_gymnasium({"noise_factor": "state", "noise_type": "laplace"})
+
+
+def test_sensor_delay_shows_the_observation_of_k_steps_ago() -> None:
+    plain = SafeNavEnv(decision_period_s=0.5)
+    delayed = wrap(
+        SafeNavEnv(decision_period_s=0.5),
+        [spec(source="dynamics", kind="set", parameter="sensor_delay_steps", choices=[2], mode="episode")],
+    )
+    try:
+        seen_plain = [plain.reset(seed=2)[0]]
+        seen_delayed = [delayed.reset(seed=2)[0]]
+        for action in (1, 2, 1, 2):
+            seen_plain.append(plain.step(action)[0])
+            seen_delayed.append(delayed.step(action)[0])
+        for k in range(2, 5):
+            np.testing.assert_array_equal(seen_delayed[k], seen_plain[k - 2])
+        np.testing.assert_array_equal(seen_delayed[1], seen_plain[0])  # before 2 steps exist: the oldest
+    finally:
+        plain.close()
+        delayed.close()
+
+
+def test_observation_dropout_zeroes_dimensions_at_the_given_rate(safe_nav: SafeNavEnv) -> None:
+    env = wrap(
+        safe_nav, [spec(source="dynamics", kind="set", parameter="observation_dropout", choices=[0.5])]
+    )
+    obs = [env.reset(seed=0)[0]] + [env.step(0)[0] for _ in range(60)]
+    zeros = np.mean(np.stack(obs) == 0.0)
+    assert 0.35 < zeros < 0.65  # 8 dims x 61 steps at p = 0.5

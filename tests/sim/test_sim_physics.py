@@ -145,3 +145,34 @@ def test_heavier_box_moves_measurably_slower() -> None:
     heavy_m, _ = _push_box(3.0)
     assert heavy_m < 0.85 * nominal_m
     assert heavy_m > 0.0  # slower, not glued to the floor
+
+
+def test_robots_are_addressed_one_at_a_time() -> None:
+    plant = PyBulletPlant([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]], body="wheeled")
+    try:
+        drive(plant, 1, 0.3, 0.0, seconds=1.0)
+        moved = np.hypot(*(plant.poses_world()[:, :2] - [[0.0, 0.0], [0.0, 1.0]]).T)
+        assert moved[0] < 1e-3 and moved[1] > 0.2
+        assert plant.read(0).wheel_speed_rad_s == pytest.approx([0.0, 0.0], abs=0.05)
+        with pytest.raises(IndexError, match="robot_id"):
+            plant.read(2)
+    finally:
+        plant.close()
+
+
+def test_actuation_latency_delays_commands_by_whole_control_steps() -> None:
+    from robocoord.sim.pybullet_plant import DynamicsParams
+
+    plant = PyBulletPlant([[0.0, 0.0, 0.0]], body="disc")
+    try:
+        plant.set_dynamics(DynamicsParams(actuation_latency_steps=2))
+        left, right = unicycle_to_wheels(0.3, 0.0, GEOMETRY)
+        plant.apply(0, [float(left), float(right)])
+        speeds = []
+        for _ in range(4):
+            plant.step(CONTROL_DT_S)
+            speeds.append(plant.body_velocities()[0][0])
+        assert speeds[:2] == [0.0, 0.0]  # the first two steps still carry the old (zero) command
+        assert speeds[2] == pytest.approx(0.3) and speeds[3] == pytest.approx(0.3)
+    finally:
+        plant.close()

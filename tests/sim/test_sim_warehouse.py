@@ -164,7 +164,9 @@ def test_warehouse_scales_to_1000_robots() -> None:
 
 
 def test_measure_transitions_under_a_dynamics_disruption_records_it() -> None:
-    slow_motors = DisruptionSpec(source="dynamics", kind="set", parameter="motor_gain", choices=[0.2], mode="episode")
+    slow_motors = DisruptionSpec(
+        source="dynamics", kind="set", parameter="motor_gain", choices=[0.2], mode="episode"
+    )
     nominal = measure_transitions(WarehouseParams(n_robots=16), episodes=1, decisions_per_episode=2, seed=1)
     slowed = measure_transitions(
         WarehouseParams(n_robots=16), episodes=1, decisions_per_episode=2, seed=1, disruptions=[slow_motors]
