@@ -132,6 +132,47 @@ def rtt_results(samples: int) -> list[Result]:
     ]
 
 
+_ECHO_SCRIPT = """
+import os, sys
+fd = int(sys.argv[1])
+while True:
+    data = os.read(fd, 4096)
+    if not data:
+        break
+    os.write(fd, data)
+"""
+
+
+def pty_echo_results(samples: int) -> list[Result]:
+    """The floor of any pty round trip on this machine: a separate process echoing 41 bytes."""
+    import subprocess
+    import sys
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    echo = subprocess.Popen([sys.executable, "-c", _ECHO_SCRIPT, str(master)], pass_fds=(master,))
+    try:
+        message = bytes(range(1, 42))
+        times: list[float] = []
+        for _ in range(samples):
+            start = time.perf_counter()
+            os.write(slave, message)
+            got = b""
+            while len(got) < len(message):
+                got += os.read(slave, 4096)
+            times.append((time.perf_counter() - start) * 1000.0)
+    finally:
+        echo.kill()
+        echo.wait()
+        os.close(master)
+        os.close(slave)
+    return [
+        Result("pty_echo_rtt_ms_p50", _percentile(times, 0.5), "ms"),
+        Result("pty_echo_rtt_ms_p99", _percentile(times, 0.99), "ms"),
+    ]
+
+
 def _proc_cpu_s(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -177,4 +218,9 @@ def cpu_results(robots: int, seconds: float) -> list[Result]:
 def run_bridge_bench(
     frames: int = 20_000, rtt_samples: int = 500, cpu_robots: int = 4, cpu_seconds: float = 3.0
 ) -> list[Result]:
-    return [*codec_results(frames), *rtt_results(rtt_samples), *cpu_results(cpu_robots, cpu_seconds)]
+    return [
+        *codec_results(frames),
+        *rtt_results(rtt_samples),
+        *pty_echo_results(rtt_samples),
+        *cpu_results(cpu_robots, cpu_seconds),
+    ]
