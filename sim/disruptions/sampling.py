@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from robocoord.sim.disruptions.spec import DisruptionSpec, _as_list
+from robocoord.sim.disruptions.spec import DisruptionSpec, as_list
 
 # value_fn(candidates (K, n_agents, dim), context) -> (K,) or (K, n_agents); lower = worse for the agent
 ValueFn = Callable[[np.ndarray, dict[str, Any]], np.ndarray]
@@ -68,7 +68,7 @@ class Disruptor:
 
     # ---------------------------------------------------------------- parameters
     def _fit(self, value: float | list[float], field: str) -> np.ndarray:
-        values = np.asarray(_as_list(value), dtype=float)
+        values = np.asarray(as_list(value), dtype=float)
         if len(values) not in (1, self.dim):
             raise DisruptionError(
                 f"{field}: has {len(values)} entries, the {self.what} has {self.dim} dimensions"

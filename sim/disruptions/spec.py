@@ -50,7 +50,7 @@ DynamicsParameter = Literal[
 Vector = float | list[float]
 
 
-def _as_list(value: Vector) -> list[float]:
+def as_list(value: Vector) -> list[float]:
     return [float(value)] if isinstance(value, int | float) else [float(v) for v in value]
 
 
@@ -85,7 +85,7 @@ class DisruptionSpec(StrictModel):
     @field_validator("sigma")
     @classmethod
     def _sigma_non_negative(cls, value: Vector) -> Vector:
-        if any(v < 0 for v in _as_list(value)):
+        if any(v < 0 for v in as_list(value)):
             raise ValueError("sigma must be >= 0")
         return value
 
@@ -112,10 +112,8 @@ class DisruptionSpec(StrictModel):
             raise ValueError("parameter: required when source is 'dynamics'")
         if self.source != "dynamics" and self.parameter is not None:
             raise ValueError("parameter: only meaningful with source 'dynamics'")
-        lengths = {
-            len(v) for v in (_as_list(self.mu), _as_list(self.sigma), _as_list(self.low)) if len(v) > 1
-        }
-        lengths |= {len(v) for v in (_as_list(self.high), _as_list(self.offset)) if len(v) > 1}
+        lengths = {len(v) for v in (as_list(self.mu), as_list(self.sigma), as_list(self.low)) if len(v) > 1}
+        lengths |= {len(v) for v in (as_list(self.high), as_list(self.offset)) if len(v) > 1}
         if len(lengths) > 1:
             raise ValueError(
                 "mu: per-dimension lists (mu, sigma, low, high, offset) must have the same length"
@@ -132,7 +130,7 @@ class DisruptionSpec(StrictModel):
 
 
 def _broadcast(a: Vector, b: Vector) -> list[float]:
-    la, lb = _as_list(a), _as_list(b)
+    la, lb = as_list(a), as_list(b)
     return la * len(lb) if len(la) == 1 else la
 
 

@@ -176,3 +176,27 @@ def test_actuation_latency_delays_commands_by_whole_control_steps() -> None:
         assert speeds[2] == pytest.approx(0.3) and speeds[3] == pytest.approx(0.3)
     finally:
         plant.close()
+
+
+@pytest.mark.parametrize(
+    "disturbance",
+    [{"floor_tilt_rad": (0.0, 0.1)}, {"external_force_n": (3.0, 0.0)}, {"gravity_scale": 1.0}],
+    ids=["tilt", "wind", "none"],
+)
+def test_tilt_and_wind_push_a_freewheeling_robot_downhill_or_downwind(disturbance: dict) -> None:
+    from robocoord.sim.pybullet_plant import DynamicsParams
+
+    plant = PyBulletPlant([[0.0, 0.0, 0.0]], body="wheeled")
+    try:
+        plant.set_dynamics(
+            DynamicsParams(torque_limit_scale=0.0, **disturbance)
+        )  # motors off: wheels roll freely
+        for _ in range(20):
+            plant.step(CONTROL_DT_S)
+        x_m = plant.poses_world()[0, 0]
+        if "gravity_scale" in disturbance:
+            assert abs(x_m) < 0.01  # flat floor, no wind: the robot stays put
+        else:
+            assert x_m > 0.1  # pushed along +x within a second
+    finally:
+        plant.close()
