@@ -18,14 +18,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from robocoord.sim.config import SafeNavParams
 from robocoord.sim.tasks.warehouse_model import DATA_DIR
+
+if TYPE_CHECKING:  # loading a kernel needs numpy only; PyBullet is imported when estimating one
+    from robocoord.sim.pybullet_plant import DynamicsParams
 
 DEFAULT_KERNEL_PATH = DATA_DIR / "safe_nav_kernel.npz"
 START_SPREAD = 0.6  # fraction of the cell width sampled around its centre
@@ -116,7 +119,10 @@ def estimate_abstraction(
     samples_per_pair: int = 6,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    dynamics: DynamicsParams | None = None,
 ) -> SafeNavAbstraction:
+    """Estimate the abstraction; with ``dynamics`` the rollouts run on changed physics
+    (e.g. ``DynamicsParams(lateral_friction_scale=0.5)``), giving a disrupted kernel."""
     from robocoord.runs import git_sha
     from robocoord.sim.tasks.safe_nav import COST_NAMES, N_ACTIONS, SafeNavEnv
 
@@ -146,6 +152,8 @@ def estimate_abstraction(
                         seed=int(rng.integers(2**31)),
                         options={"pose_world": (*xy, rng.uniform(-np.pi, np.pi))},
                     )
+                    if dynamics is not None:
+                        env.set_dynamics(dynamics)
                     _, reward, _, _, info = env.step(a)
                     counts[s, a, info["cell"]] += 1
                     reward_sum[s, a] += reward
@@ -164,6 +172,7 @@ def estimate_abstraction(
         "git_sha": git_sha(),
         "seed": seed,
         "samples_per_pair": samples_per_pair,
+        "dynamics": None if dynamics is None else asdict(dynamics),
         "start_distribution": (
             f"uniform in the central {START_SPREAD:.0%} of the cell (whole cell for pillar cells, "
             f"{PILLAR_CLEARANCE_M} m clear of the pillar), uniform heading, at rest"
