@@ -160,5 +160,19 @@ class WarehouseTransitionModel:
         u = rng.random(s.shape)[..., None]
         return np.minimum((u > cdf).sum(axis=-1), N_STATES - 1).astype(np.int64)
 
+    def sample_next_from_histogram(
+        self, state: np.ndarray, action: np.ndarray, histogram: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Same as :meth:`sample_next` with the neighbourhood histogram (..., 3) over (Idle, Transit,
+        Working) instead of c; only its Working share matters: c = histogram[..., Working] / sum."""
+        hist = np.asarray(histogram, dtype=float)
+        if hist.shape[-1] != N_STATES or np.any(hist < 0):
+            raise ValueError(
+                "histogram: expected non-negative (..., 3) counts or fractions of Idle, Transit, Working"
+            )
+        total = hist.sum(axis=-1)
+        congestion = np.where(total > 0, hist[..., TaskState.WORKING] / np.maximum(total, 1e-12), 0.0)
+        return self.sample_next(state, action, congestion, rng)
+
     def reward(self, state: np.ndarray, action: np.ndarray, congestion: np.ndarray, L: float) -> np.ndarray:
         return warehouse_reward(state, action, congestion, L)

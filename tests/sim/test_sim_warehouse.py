@@ -175,3 +175,20 @@ def test_measure_transitions_under_a_dynamics_disruption_records_it() -> None:
     # same seed, same behaviour policy: only the physics differs, and 20 % motors reach less
     reached_work = lambda m: m.counts[:, TaskState.WORKING, :, TaskState.WORKING].sum()  # noqa: E731
     assert reached_work(slowed) < reached_work(nominal)
+
+
+def test_sampling_from_a_neighbourhood_histogram_uses_its_working_share() -> None:
+    model = WarehouseTransitionModel.load()
+    n = 10_000
+    histogram = np.tile([3.0, 3.0, 4.0], (n, 1))  # counts: 40 % Working
+    by_histogram = model.sample_next_from_histogram(
+        np.full(n, IDLE), np.full(n, WORKING), histogram, np.random.default_rng(5)
+    )
+    by_congestion = model.sample_next(
+        np.full(n, IDLE), np.full(n, WORKING), np.full(n, 0.4), np.random.default_rng(5)
+    )
+    np.testing.assert_array_equal(by_histogram, by_congestion)
+    with pytest.raises(ValueError, match="histogram"):
+        model.sample_next_from_histogram(
+            np.array([0]), np.array([0]), np.array([[1.0, 2.0]]), np.random.default_rng(0)
+        )
