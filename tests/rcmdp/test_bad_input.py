@@ -89,3 +89,19 @@ def test_feasible_problem_passes_the_check():
     problem = river_swim(0.99, [42.0])
     lows = check_feasible(problem, KlPenalty(5.0))
     assert lows.shape == (1,) and lows[0] < 42.0
+
+
+def test_infeasibility_certificate_is_the_exact_robust_minimum_on_a_small_problem():
+    """robust_lower_bound (robust policy iteration) = min over all deterministic policies, by enumeration."""
+    import itertools
+
+    from robocoord.training.rcmdp.benchmarks import garnet
+    from robocoord.training.rcmdp.uncertainty import robust_evaluate, robust_lower_bound
+
+    problem = garnet(0.9, [1.0], states=3, actions=3, seed=11)
+    uset = TvBall(0.2)
+    brute = np.inf
+    for actions in itertools.product(range(3), repeat=3):
+        pi = np.eye(3)[list(actions)]
+        brute = min(brute, robust_evaluate(problem, pi, uset).J[1])
+    assert robust_lower_bound(problem, uset, 1) == pytest.approx(brute, rel=1e-9)
