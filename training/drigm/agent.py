@@ -24,11 +24,11 @@ class DRQNAgent(nn.Module):
         self.hidden = hidden
         self.rnn_kind = rnn
         self.fc1 = nn.Linear(input_dim, hidden)
-        self.rnn: nn.Module
+        self.rnn: nn.GRU | nn.LSTM
         if rnn == "gru":
-            self.rnn = nn.GRUCell(hidden, hidden)
+            self.rnn = nn.GRU(hidden, hidden, batch_first=True)
         elif rnn == "lstm":
-            self.rnn = nn.LSTMCell(hidden, hidden)
+            self.rnn = nn.LSTM(hidden, hidden, batch_first=True)
         else:
             raise ValueError(f"rnn must be 'gru' or 'lstm', got {rnn!r}")
         self.fc2 = nn.Linear(hidden, n_actions)
@@ -40,13 +40,26 @@ class DRQNAgent(nn.Module):
     def initial_state(self, batch: int) -> torch.Tensor:
         return torch.zeros(batch, self.state_size)
 
-    def forward(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _run(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [B, T, input_dim], flat state [B, S] -> Q [B, T, |A|], flat state after the last step."""
         z = F.relu(self.fc1(x))
-        if self.rnn_kind == "gru":
-            h = self.rnn(z, state)
-            return self.fc2(h), h
-        h, c = self.rnn(z, (state[:, : self.hidden], state[:, self.hidden :]))
-        return self.fc2(h), torch.cat([h, c], dim=-1)
+        if isinstance(self.rnn, nn.GRU):
+            out, h = self.rnn(z, state.unsqueeze(0))
+            return self.fc2(out), h[0]
+        h0 = state[:, : self.hidden].unsqueeze(0).contiguous()
+        c0 = state[:, self.hidden :].unsqueeze(0).contiguous()
+        out, (h, c) = self.rnn(z, (h0, c0))
+        return self.fc2(out), torch.cat([h[0], c[0]], dim=-1)
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One decision step: x [B, input_dim], state [B, S] -> (Q [B, |A|], next state [B, S])."""
+        q, new_state = self._run(x.unsqueeze(1), state)
+        return q[:, 0], new_state
+
+    def sequence(self, x: torch.Tensor) -> torch.Tensor:
+        """Whole histories from a zero state: x [B, T, input_dim] -> Q [B, T, |A|]."""
+        q, _ = self._run(x, self.initial_state(x.shape[0]))
+        return q
 
 
 def agent_inputs(obs: torch.Tensor, prev_actions: torch.Tensor, n_actions: int) -> torch.Tensor:
@@ -60,10 +73,7 @@ def agent_inputs(obs: torch.Tensor, prev_actions: torch.Tensor, n_actions: int) 
 
 def unroll(agent: DRQNAgent, inputs: torch.Tensor) -> torch.Tensor:
     """Q-values for whole episodes: ``inputs`` [batch, time, n_agents, input_dim] -> [batch, time, n_agents, |A|]."""
-    batch, steps, n_agents, _ = inputs.shape
-    state = agent.initial_state(batch * n_agents)
-    out = []
-    for t in range(steps):
-        q, state = agent(inputs[:, t].reshape(batch * n_agents, -1), state)
-        out.append(q.view(batch, n_agents, -1))
-    return torch.stack(out, dim=1)
+    batch, steps, n_agents, dim = inputs.shape
+    per_agent = inputs.permute(0, 2, 1, 3).reshape(batch * n_agents, steps, dim)
+    q = agent.sequence(per_agent)
+    return q.view(batch, n_agents, steps, -1).permute(0, 2, 1, 3)

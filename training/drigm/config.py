@@ -63,21 +63,21 @@ class EnvSpec(StrictModel):
 class LearnerSpec(StrictModel):
     """Hyper-parameters of the learner (defaults are the tiny game's; see README for the scaling)."""
 
-    total_env_steps: PositiveInt = 6000
+    total_env_steps: PositiveInt = 2000
     n_envs: PositiveInt = Field(8, description="episodes collected in parallel per rollout")
     batch_episodes: PositiveInt = 32
     buffer_episodes: PositiveInt = 2000
-    gamma: float = Field(0.95, gt=0.0, lt=1.0)
+    gamma: float = Field(0.997, gt=0.0, lt=1.0)
     lr: PositiveFloat = 5e-4
     g_lr: PositiveFloat = 1e-3
     optimizer: Literal["rmsprop", "adam"] = "rmsprop"
     grad_clip: PositiveFloat = 10.0
     eps_start: float = Field(1.0, ge=0.0, le=1.0)
     eps_end: float = Field(0.05, ge=0.0, le=1.0)
-    eps_anneal_steps: PositiveInt = 3000
-    target_update_steps: PositiveInt = Field(400, description="env steps between hard target-network copies")
-    update_every_episodes: PositiveInt = Field(
-        8, description="`update_freq`: train after this many new episodes"
+    eps_anneal_steps: PositiveInt = 1000
+    target_update_steps: PositiveInt = Field(200, description="env steps between hard target-network copies")
+    update_every_steps: PositiveInt = Field(
+        50, description="`update_freq`: one training round per this many env steps"
     )
     g_updates: PositiveInt = Field(4, description="TV only: G-network steps per training round")
     q_updates: PositiveInt = Field(4, description="Q steps per training round (every robust kind)")
