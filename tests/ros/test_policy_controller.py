@@ -75,10 +75,13 @@ def policy_status(probe: Probe, name: str = "robot_0/policy_controller"):
 
 
 def publish_for(pub, msg, seconds: float, rate_hz: float = 50.0) -> None:
+    """Publish ``msg`` like a bridge: stamped with the receive time (system clock) each time."""
     end = time.monotonic() + seconds
     period = 1.0 / rate_hz
     next_t = time.monotonic()
     while time.monotonic() < end:
+        now_ns = time.time_ns()
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(now_ns, 1_000_000_000)
         pub.publish(msg)
         next_t += period
         wait_until(lambda t=next_t: time.monotonic() >= t, 1.0, "publish period")

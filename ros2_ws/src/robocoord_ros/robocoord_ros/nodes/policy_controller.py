@@ -18,7 +18,6 @@ when odometry goes stale.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 
 import numpy as np
@@ -157,6 +156,10 @@ class PolicyControllerNode(Node):
             f"go-to at {goto_hz:g} Hz, kappa={strategy.kappa}"
         )
 
+    def _now(self) -> float:
+        """The node's clock [s] (system time, or /clock with use_sim_time): the clock of the bridges' stamps."""
+        return 1e-9 * self.get_clock().now().nanoseconds
+
     # --- inputs
     def _input(self) -> TickInput:
         return TickInput(self._pose, self._pose_stamp_s, self._neighbour_states)
@@ -164,21 +167,21 @@ class PolicyControllerNode(Node):
     def _on_odom(self, raw: bytes) -> None:
         stamp_ns, x, y, yaw = odometry_pose(raw)
         self._pose = Pose2D(x, y, yaw)
-        self._pose_stamp_s = time.monotonic()
+        # the age of an observation counts from when the bridge received the telemetry (its stamp), so
+        # messages that waited in a busy executor are judged stale by how old they really are
+        self._pose_stamp_s = 1e-9 * stamp_ns
         self._odom_stamp_ns = stamp_ns
         # the go-to controller acts on fresh odometry, at most at its own rate
-        if (
-            self._last_control_s is None
-            or self._pose_stamp_s - self._last_control_s >= 0.5 * self.goto_period_s
-        ):
-            self._control(self._pose_stamp_s, from_odometry=True)
+        now = self._now()
+        if self._last_control_s is None or now - self._last_control_s >= 0.5 * self.goto_period_s:
+            self._control(now, from_odometry=True)
 
     def _on_task_state(self, robot_id: int, msg: UInt8) -> None:
         self._neighbour_states[robot_id] = int(msg.data)
 
     # --- decisions (contract rate) and control (go-to rate)
     def _on_decision_timer(self) -> None:
-        now = time.monotonic()
+        now = self._now()
         if self.loop.deadlines.tick(now):
             self.deadline_misses += 1
         decision = self.loop.decide(now, self._input())
@@ -186,10 +189,10 @@ class PolicyControllerNode(Node):
         self._state_pub.publish(UInt8(data=int(decision.task_state)))
         if isinstance(decision.action, int) and not decision.used_safe_action:
             self._decision_pub.publish(UInt8MultiArray(data=[int(decision.task_state), decision.action]))
-        self._control(time.monotonic(), from_odometry=False)
+        self._control(self._now(), from_odometry=False)
 
     def _on_watchdog_timer(self) -> None:
-        now = time.monotonic()
+        now = self._now()
         if self._last_control_s is not None and now - self._last_control_s > 2.0 * self.goto_period_s:
             if self._pose_stamp_s is not None and now - self._pose_stamp_s <= 2.0 * self.goto_period_s:
                 self.control_deadline_misses += 1  # odometry was fresh, yet no command for two periods
@@ -203,17 +206,17 @@ class PolicyControllerNode(Node):
         msg.linear.x = float(twist.linear_m_s)
         msg.angular.z = float(twist.angular_rad_s)
         self._cmd_pub.publish(msg)
-        published = time.monotonic()
+        published = self._now()
         if self.trace.maxlen:
             stamp = self._odom_stamp_ns if from_odometry else 0
             self.trace.append((stamp, self.get_clock().now().nanoseconds, msg.linear.x, msg.angular.z))
-        if from_odometry and self.loop.last_reason == "ok":  # input-to-command: odometry in -> cmd_vel out
+        if from_odometry and self.loop.last_reason == "ok":  # telemetry in at the bridge -> cmd_vel out
             self.loop.record_latency(self._pose_stamp_s, start, published)
         self._last_control_s = published
         self.last_twist = twist
 
     def _publish_diagnostics(self) -> None:
-        now = time.monotonic()
+        now = self._now()
         loop = self.loop
         reason = loop.last_reason
         level = "OK" if reason == "ok" else "ERROR"
