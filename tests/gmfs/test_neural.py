@@ -26,7 +26,6 @@ from robocoord.training.gmfs.neural import (
     features,
     fitted_q_iteration,
     neural_policy,
-    train_gmfs,
 )
 from robocoord.training.gmfs.pybullet_model import PybulletWarehouseModel
 from robocoord.training.gmfs.study import layout_positions
@@ -91,9 +90,8 @@ def test_network_input_does_not_grow_with_kappa_and_handles_larger_state_spaces(
         assert net.q_values(s, counts / kappa).shape == (5, 4)
 
 
-def test_train_writes_run_folder_plot_and_a_loadable_artifact_with_the_gmfs_contract(tmp_path: Path) -> None:
-    cfg = _small(tmp_path, iterations=4, kappa=8)
-    result = train_gmfs(cfg)
+def test_train_writes_run_folder_plot_and_a_loadable_artifact_with_the_gmfs_contract(small_run) -> None:  # type: ignore[no-untyped-def]
+    cfg, result = small_run
     assert result.artifact == result.run_dir / "artifacts" / "policy.onnx"
     assert (result.run_dir / "plots" / "bellman_max_delta.png").read_bytes()[:4] == b"\x89PNG"
     assert "bellman_max_delta" in (result.run_dir / "metrics.csv").read_text()
@@ -103,8 +101,42 @@ def test_train_writes_run_folder_plot_and_a_loadable_artifact_with_the_gmfs_cont
     assert params["kappa"] == 8 and params["graphon"] == {"kind": "radius", "radius": 0.3}
     assert params["state_meanings"] == ["idle", "transit", "working"]
     assert params["action_meanings"] == ["go_idle", "go_transit", "go_working"]
+    assert params["model"]["kind"] == "pybullet"
     assert contract.control_rate_hz == cfg.control_rate_hz
     assert contract.observation.dim == 6 and contract.action.kind == "discrete"
+    assert contract.action.safe_action == 0
+
+
+def test_eval_cli_runs_the_artifact_on_pybullet_robots(small_run) -> None:  # type: ignore[no-untyped-def]
+    _, result = small_run
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "robocoord.cli.main",
+            "eval",
+            str(result.artifact),
+            "--task",
+            "warehouse",
+            "--robots",
+            "16",
+            "--episodes",
+            "1",
+            "--seconds",
+            "8",
+            "--json",
+            "--disruptions",
+            str(SIM_DISRUPTIONS / "action_noise.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["episodes"] == 1 and doc["robots"] == 16 and doc["decisions"] == 4
+    assert 0.0 <= doc["throughput_mean"] <= 30.0 and doc["violations"] == 0
+    assert np.isfinite(doc["return_mean"])
 
 
 def test_exported_artifact_matches_the_torch_network(tmp_path: Path) -> None:

@@ -91,7 +91,44 @@ def bench(
             print_table(document, out)
 
 
+def robots(
+    artifact: Path = typer.Argument(..., help="gmfs policy .onnx artifact"),
+    robots_: int = typer.Option(100, "--robots", min=2, max=1000, help="robots in the PyBullet warehouse"),
+    disruptions: Path | None = typer.Option(None, help="disruptions YAML (kind: disruptions), eval phase"),
+    seeds: int = typer.Option(3, min=1, help="episodes (seeds) per policy"),
+    seconds: float = typer.Option(60.0, min=2.0, help="episode length [s of sim time]"),
+    out: Path | None = typer.Option(None, help="output folder; default: the artifact's run folder plots/"),
+    json_out: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+) -> None:
+    """Throughput in the PyBullet warehouse: the artifact vs random, always-work and uniform-sampling GMFS."""
+    from robocoord.benchjson import json_stdout
+    from robocoord.training.gmfs.evaluate import robots_comparison
+
+    target = out or (artifact.resolve().parent.parent / "plots")
+    show = progress_enabled()
+    with json_stdout(json_out) as stream:
+        try:
+            document = robots_comparison(
+                artifact,
+                target,
+                robots_,
+                disruptions,
+                seeds,
+                seconds,
+                progress=(lambda m: typer.echo(m, err=True)) if show else None,
+            )
+        except ValueError as err:
+            raise fail(f"{artifact}: {err}") from None
+        if json_out:
+            stream.write(json.dumps(document) + "\n")
+        else:
+            stream.write(f"{'policy':<14}{'throughput':>11}{'return':>9}\n")
+            for r in document["rows"]:
+                stream.write(f"{r['policy']:<14}{r['throughput_mean']:>11.2f}{r['return_mean']:>9.1f}\n")
+
+
 def register(groups: CliGroups) -> None:
+    gmfs_app.command("robots")(robots)
     groups.bench.command("gmfs")(bench)
     gmfs_app.command("study")(study)
     groups.app.add_typer(gmfs_app, name="gmfs")
