@@ -36,6 +36,8 @@ class TeamTask(Protocol):
 
     def set_variants(self, variants: list[dict[str, float]]) -> None: ...
 
+    def success(self) -> np.ndarray: ...
+
     def close(self) -> None: ...
 
 
@@ -65,6 +67,9 @@ class TinyTask:
         if len(variants) != self.n_envs:
             raise ValueError(f"need {self.n_envs} variants, got {len(variants)}")
         self.game.set_params([make_tiny_params(self.nominal, v) for v in variants])
+
+    def success(self) -> np.ndarray:
+        return self.game.reached_goal.copy()
 
     def close(self) -> None:
         return None

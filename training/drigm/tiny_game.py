@@ -128,6 +128,7 @@ class TinyTeamGame:
         self.rng = np.random.default_rng(0)
         self.s = np.zeros(self.n_envs, dtype=np.int64)
         self.done = np.zeros(self.n_envs, dtype=bool)
+        self.reached_goal = np.zeros(self.n_envs, dtype=bool)
         self.t = 0
 
     @property
@@ -148,6 +149,7 @@ class TinyTeamGame:
             self.rng = np.random.default_rng(seed)
         self.s = np.zeros(self.n_envs, dtype=np.int64)
         self.done = np.zeros(self.n_envs, dtype=bool)
+        self.reached_goal = np.zeros(self.n_envs, dtype=bool)
         self.t = 0
         return self._obs(), self._state()
 
@@ -188,6 +190,7 @@ class TinyTeamGame:
         step_on = advance & (self.s < LONG_2)
         self.s = np.where(step_on, self.s + 1, self.s)
         terminated = tipped | goal
+        self.reached_goal = self.reached_goal | goal
         self.done = self.done | terminated
         self.t += 1
         truncated = np.full(self.n_envs, self.t >= self.episode_steps) & ~self.done
