@@ -43,8 +43,9 @@ def estimate_kernel(
     samples_per_pair: int, seed: int, dynamics: dict[str, float] | None = None, cache: Path | None = None
 ) -> dict[str, np.ndarray]:
     """P, R, C, counts of the safe_nav abstraction, estimated under ``dynamics`` (None = nominal). Cached."""
+    canonical = {k: (int(v) if float(v).is_integer() else float(v)) for k, v in (dynamics or {}).items()}
     key = hashlib.sha256(
-        json.dumps([samples_per_pair, seed, dynamics or {}], sort_keys=True).encode()
+        json.dumps([samples_per_pair, seed, canonical], sort_keys=True).encode()
     ).hexdigest()[:16]
     path = cache / f"kernel-{key}.npz" if cache is not None else None
     if path is not None and path.is_file():
