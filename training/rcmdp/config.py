@@ -141,6 +141,7 @@ class EpircSpec(StrictModel):
     bisection_steps: PositiveInt = 10
     inner_iterations: PositiveInt = 200
     eta: PositiveFloat = Field(1.0, description="projected-PG step in units of (1−γ)²")
+    warm_start: bool = Field(True, description="start each bisection round from the last reachable policy")
 
 
 AlgoSpec = Annotated[RnpgSpec | EpircSpec, Field(discriminator="algo")]

@@ -9,8 +9,8 @@ gradient on Δ(π) = max{ J_c0 − b_0, max_i (J_ci − b_i) }:
   * stop early when Δ ≤ 0 (threshold reachable: hi ← b_0) or ‖Δπ‖₁ ≤ 1e-5 (stalled above 0: lo ← b_0),
     or after ``inner_iterations`` (judged by the sign of Δ).
 
-The output is the policy found at the smallest reachable threshold. Each inner problem is warm-started
-from the last reachable policy (uniform at first).
+The output is the policy found at the smallest reachable threshold. With ``warm_start`` each inner problem
+starts from the last reachable policy; without it, from the uniform policy.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def epirc_pgs(
     bisection_steps: int,
     inner_iterations: int,
     eta: float,
+    warm_start: bool = True,
 ) -> SolveResult:
     if bisection_steps < 1 or inner_iterations < 1:
         raise RcmdpInputError("bisection_steps and inner_iterations: must be >= 1")
@@ -66,12 +67,18 @@ def epirc_pgs(
         if delta <= 0:
             hi = b0
             out_pi, out_eval = last_pi, last_eval
-            start = last_pi
+            if warm_start:
+                start = last_pi
         else:
             lo = b0
 
     if out_pi is None or out_eval is None:  # no threshold was reachable: report the last iterate
         out_pi, out_eval = last_pi, last_eval
     assert out_eval is not None
-    info: dict[str, float | int | str] = {"b0_low": lo, "b0_high": hi, "eta": eta}
+    info: dict[str, float | int | str] = {
+        "b0_low": lo,
+        "b0_high": hi,
+        "eta": eta,
+        "warm_start": int(warm_start),
+    }
     return SolveResult(algo="epirc_pgs", policy=out_pi, evaluation=out_eval, trace=trace, info=info)

@@ -76,5 +76,6 @@ def run_algo(
             bisection_steps=spec.bisection_steps,
             inner_iterations=spec.inner_iterations,
             eta=eta,
+            warm_start=spec.warm_start,
         )
     raise TypeError(f"unknown algorithm spec {spec!r}")
