@@ -6,8 +6,12 @@ sampler of :mod:`robocoord.controllers.gmfs_sampler`), counts their reported sta
 runs the artifact on (one-hot s_i, ĝ_i/κ). Disruptions (``kind: disruptions``) are applied by the
 sim's wrappers in the ``eval`` phase, physics included.
 
-Throughput ("completed work") is the number of robot-decisions that end in Working, per robot and
-minute of simulated time. ``return_mean`` is the per-robot undiscounted reward sum of an episode.
+Two readings of "completed work", both per robot and minute of simulated time:
+
+* ``throughput``: robot-decisions that end in Working (time spent working);
+* ``jobs``: arrivals at the work station (a decision that starts outside Working and ends in it).
+
+``return_mean`` is the per-robot undiscounted reward sum of an episode (the objective GMFS optimises).
 """
 
 from __future__ import annotations
@@ -83,7 +87,7 @@ def run_warehouse(
     probe = WarehouseParams(n_robots=robots)
     decisions = max(1, round(seconds / probe.decision_period_s))
     env: Any = None
-    returns, throughput, working = [], [], []
+    returns, throughput, working, jobs = [], [], [], []
     try:
         for episode in range(episodes):
             rng = np.random.default_rng([seed, episode])
@@ -104,20 +108,24 @@ def run_warehouse(
             else:
                 act, facts = _policy(policy, artifact, env.unwrapped.latent_positions, rng)
             obs, _ = env.reset(seed=int(seed * 1000 + episode))
-            total_reward, at_work = 0.0, 0
+            total_reward, at_work, arrivals = 0.0, 0, 0
             for _ in range(decisions):
                 seen = np.stack([obs[a] for a in agents])[:, :N_STATES]
                 s = np.argmax(
                     seen, axis=1
                 )  # the state each robot reports (noisy under observation disruptions)
                 actions = act(s)
+                before = env.unwrapped.task_states  # true states, for counting arrivals
                 obs, reward, _, _, infos = env.step({a: int(actions[i]) for i, a in enumerate(agents)})
                 total_reward += sum(float(infos[a].get("true_reward", reward[a])) for a in agents)
-                at_work += int(sum(int(infos[a]["task_state"]) == WORKING for a in agents))
+                after = np.array([int(infos[a]["task_state"]) for a in agents])
+                at_work += int((after == WORKING).sum())
+                arrivals += int(((after == WORKING) & (before != WORKING)).sum())
             minutes = decisions * probe.decision_period_s / 60.0
             returns.append(total_reward / robots)
             throughput.append(at_work / robots / minutes)
             working.append(at_work / (robots * decisions))
+            jobs.append(arrivals / robots / minutes)
     finally:
         if env is not None:
             env.close()
@@ -127,9 +135,12 @@ def run_warehouse(
         "episodes": episodes,
         "return_mean": float(r.mean()),
         "return_stderr": float(r.std() / np.sqrt(len(r))) if len(r) > 1 else 0.0,
+        "returns_per_episode": [float(x) for x in r],
         "throughput_mean": float(np.mean(throughput)),
         "throughput_per_episode": [float(t) for t in throughput],
         "working_fraction": float(np.mean(working)),
+        "jobs_mean": float(np.mean(jobs)),
+        "jobs_per_episode": [float(j) for j in jobs],
         "decisions": decisions,
         "robots": robots,
     }
@@ -176,7 +187,10 @@ def robots_comparison(
         res = run_warehouse(artifact, policy, robots, disruptions, episodes=seeds, seed=0, seconds=seconds)
         rows.append(res)
         if progress is not None:
-            progress(f"{policy:<13} throughput {res['throughput_mean']:.2f} return {res['return_mean']:.1f}")
+            progress(
+                f"{policy:<13} throughput {res['throughput_mean']:.2f} jobs {res['jobs_mean']:.2f} "
+                f"return {res['return_mean']:.1f}"
+            )
     document = {
         "robots": robots,
         "seeds": seeds,
@@ -193,12 +207,19 @@ def robots_comparison(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     names = [r["policy"] for r in rows]
-    means = [r["throughput_mean"] for r in rows]
-    errs = [np.std(r["throughput_per_episode"]) / np.sqrt(len(r["throughput_per_episode"])) for r in rows]
-    ax.bar(names, means, yerr=errs, capsize=4)
-    ax.set(ylabel="work decisions / robot / min", title=f"PyBullet warehouse, {robots} robots, {seeds} seeds")
+    for ax, key, label in zip(
+        axes,
+        ("throughput_per_episode", "jobs_per_episode", "returns_per_episode"),
+        ("robot-decisions in Working / robot / min", "arrivals at work / robot / min", "return per robot"),
+        strict=True,
+    ):
+        values = [np.asarray(r[key]) for r in rows]
+        ax.bar(names, [v.mean() for v in values], yerr=[v.std() / np.sqrt(len(v)) for v in values], capsize=4)
+        ax.set(ylabel=label)
+        ax.tick_params(axis="x", rotation=30)
+    fig.suptitle(f"PyBullet warehouse, {robots} robots, {seeds} seeds")
     fig.tight_layout()
     fig.savefig(out_dir / "robots_throughput.png", dpi=120)
     plt.close(fig)
