@@ -275,6 +275,10 @@ class ActionDisruption(DisruptionWrapper):
             ):  # type: ignore[arg-type]
                 raise DisruptionError(f"choices: discrete actions must be integers 0..{space.n - 1}")
             return Disruptor(spec, self.n_agents, 1, "action", salt)
+        if not isinstance(space, spaces.Box):
+            raise DisruptionError(
+                f"source: action disruptions need a Discrete or Box action space, not {space}"
+            )
         return Disruptor(spec, self.n_agents, int(np.prod(space.shape)), "action", salt)
 
     def transform_action(self, action: Any, infos_pre: dict[str, Any]) -> Any:
@@ -293,7 +297,7 @@ class ActionDisruption(DisruptionWrapper):
                 )
                 full[draw.fired, 0] = replacement[draw.fired]
                 draw = Draw(draw.fired, np.where(draw.fired, replacement, -1)[:, None].astype(float))
-            else:
+            elif isinstance(space, spaces.Box):
                 full = np.clip(full + draw.value, space.low.reshape(1, -1), space.high.reshape(1, -1))
             for k in keys:
                 name = self.agent_names[k] if self.parallel else "_"

@@ -44,6 +44,7 @@ GOAL_BONUS = 10.0
 PILLAR_RADIUS_M = 0.07
 WALL_THICKNESS_M = 0.05
 OBS_DIM = 8
+OBS_BOUND = 2.0  # every observation entry is normalised to well inside ±2
 
 
 class SafeNavLayout:
@@ -103,7 +104,7 @@ class SafeNavEnv(gym.Env):
         self.control_dt_s = 1.0 / self.params.control_hz
         self.control_steps_per_decision = round(self.params.decision_period_s * self.params.control_hz)
         self.goal_world_m = self.layout.cell_center_m(*self.layout.goal_cell)
-        self.observation_space = spaces.Box(-2.0, 2.0, shape=(OBS_DIM,), dtype=np.float32)
+        self.observation_space = spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(OBS_DIM,), dtype=np.float32)
         self.action_space = spaces.Discrete(N_ACTIONS)
         self.cost_names = COST_NAMES
         self.decisions = 0
@@ -170,7 +171,7 @@ class SafeNavEnv(gym.Env):
             ],
             dtype=np.float32,
         )
-        return np.clip(obs, self.observation_space.low, self.observation_space.high)
+        return np.clip(obs, -OBS_BOUND, OBS_BOUND)
 
     def _goal_distance(self) -> float:
         return float(np.hypot(*(self.goal_world_m - self.plant.poses_world()[0, :2])))
