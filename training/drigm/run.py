@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from robocoord.config import config_hash
@@ -9,6 +10,18 @@ from robocoord.runs import RunDir
 from robocoord.training.drigm.config import DrigmTrainConfig
 from robocoord.training.drigm.tasks import check_team_size
 from robocoord.training.drigm.train import RunSpec, evaluate_learner, export_agent, train_learner
+
+
+def _throttled(run_dir: RunDir, every: int) -> Callable[[int, dict[str, float]], None]:
+    """Log to CSV/TensorBoard at most once per ``every`` env steps."""
+    last = [-every]
+
+    def log(step: int, metrics: dict[str, float]) -> None:
+        if step - last[0] >= every and metrics:
+            run_dir.log(step, **metrics)
+            last[0] = step
+
+    return log
 
 
 def train_from_config(
@@ -30,17 +43,7 @@ def train_from_config(
     runs = []
     for seed in cfg.seeds:
         with RunDir.create(f"{cfg.name}-s{seed}", cfg, seed, root=cfg.runs_root, argv=argv) as run_dir:
-            every = max(cfg.learner.update_every_steps, 1)
-            last = {"step": -every}
-
-            def log(
-                step: int, metrics: dict[str, float], run_dir: RunDir = run_dir, last: dict = last
-            ) -> None:
-                if step - last["step"] >= every:
-                    run_dir.log(step, **metrics)
-                    last["step"] = step
-
-            learner, stats = train_learner(run, seed, log=log)
+            learner, stats = train_learner(run, seed, log=_throttled(run_dir, cfg.learner.update_every_steps))
             provenance = make_provenance(
                 "robocoord.training.drigm",
                 config_hash=config_hash(cfg),
