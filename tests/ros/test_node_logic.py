@@ -109,3 +109,25 @@ def test_health_rules_flag_rate_latency_and_link():
     slow = assess_status("p", "OK", {"latency_ms_p99": "7.5"}, 0.5, nominal)
     assert slow and "latency p99 7.50 ms" in slow[0].message
     assert assess_status("p", "OK", {}, 10.0, nominal)[0].level == "STALE"
+
+
+def test_bench_pairs_each_wire_command_with_the_odometry_it_came_from():
+    from robocoord_ros.bench import pair_latencies_ms
+
+    ms = 1_000_000
+    policy = [(100 * ms, 101 * ms, 0.5, 0.0), (0, 105 * ms, 0.0, 0.0), (110 * ms, 111 * ms, 0.5, 0.0)]
+    # the bridge missed the second command; the third is identical in value to the first
+    bridge = [(102 * ms, 103 * ms, 0.5, 0.0), (112 * ms, 113 * ms, 0.5, 0.0)]
+    assert pair_latencies_ms(policy, bridge) == pytest.approx([3.0, 3.0])
+    # a command from the watchdog (no odometry stamp) gives no latency sample
+    assert pair_latencies_ms(policy, [(106 * ms, 107 * ms, 0.0, 0.0)]) == []
+
+
+def test_raw_twist_matches_rclpy():
+    from geometry_msgs.msg import Twist
+
+    from robocoord_ros.cdr import twist
+
+    msg = Twist()
+    msg.linear.x, msg.linear.y, msg.angular.z = 0.42, -1.0, -2.5
+    assert twist(serialize_message(msg)) == (0.42, -2.5)

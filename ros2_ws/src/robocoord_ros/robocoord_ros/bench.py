@@ -99,33 +99,24 @@ def build_linear_gmfs_artifact(path: Path | str, *, control_rate_hz: float, kapp
 def pair_latencies_ms(
     policy_log: list[tuple[int, int, float, float]], bridge_log: list[tuple[int, int, float, float]]
 ) -> list[float]:
-    """Per-command latency [ms] from the two logs.
+    """Per-command latency [ms] from the two logs (one clock: the ROS system clock of one process).
 
-    policy_log: (odometry stamp ns or 0, publish ns, v, ω) per cmd_vel published;
-    bridge_log: (receive ns, wire-out ns or 0, v, ω) per cmd_vel received. The bridge may have missed
-    the first few messages (subscription still matching), so the offset that makes the values agree
-    is searched; only exactly matching pairs count.
+    policy_log: (odometry stamp ns or 0, publish ns, v, ω) per cmd_vel published, in order;
+    bridge_log: (receive ns, wire-out ns or 0, v, ω) per cmd_vel received, in order. Each received
+    command is matched to the newest command published before it was received with the very same
+    values; commands the bridge never received (or dropped under e-stop) simply have no pair.
     """
-    if not policy_log or not bridge_log:
-        return []
-    best_offset, best_matches = 0, -1
-    probe = min(200, len(bridge_log))
-    for offset in range(0, min(20, len(policy_log))):
-        matches = sum(
-            1
-            for k in range(probe)
-            if k + offset < len(policy_log) and policy_log[k + offset][2:] == bridge_log[k][2:]
-        )
-        if matches > best_matches:
-            best_offset, best_matches = offset, matches
-    out = []
-    for k, (_, t_out, v, w) in enumerate(bridge_log):
-        j = k + best_offset
-        if j >= len(policy_log):
-            break
-        stamp_in, _, pv, pw = policy_log[j]
-        if stamp_in and t_out and (pv, pw) == (v, w):
-            out.append(1e-6 * (t_out - stamp_in))
+    out: list[float] = []
+    j = 0
+    for received, wire_out, v, w in bridge_log:
+        while j < len(policy_log) and policy_log[j][1] <= received:
+            j += 1
+        for k in range(j - 1, max(-1, j - 50), -1):  # newest first
+            stamp_in, _, pv, pw = policy_log[k]
+            if (pv, pw) == (v, w):
+                if stamp_in and wire_out:
+                    out.append(1e-6 * (wire_out - stamp_in))
+                break
     return out
 
 
@@ -199,6 +190,9 @@ def run_loop_bench(
             commands += len(bridge_log)
             latencies += pair_latencies_ms(policy_log, bridge_log)
         crc = sum(b.link.stats().crc_errors for b in bridges.values() if b.link is not None)
+        now = time.monotonic()
+        telemetry_hz = float(np.mean([b.telemetry_rate.rate_hz(now) for b in bridges.values()]))
+        load = os.getloadavg()[0]
     finally:
         runtime.stop()
         prepared.stop_mcus()
@@ -215,6 +209,8 @@ def run_loop_bench(
         Result("commands_per_s", len(latencies) / wall, "1/s (paired telemetry-triggered commands)"),
         Result("commands_total_per_s", commands / wall, "1/s"),
         Result("crc_errors", int(crc), "count"),
+        Result("telemetry_rate_hz_mean", telemetry_hz, "Hz per robot (periodic + command replies)"),
+        Result("machine_load_average_1min", load, "runnable tasks (2 cores)"),
         Result("robots", robots, "count"),
         Result("rate_hz", rate_hz, "Hz"),
         Result("measured_s", wall, "s"),

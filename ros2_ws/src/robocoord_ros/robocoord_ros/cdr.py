@@ -1,4 +1,4 @@
-"""Read the pose out of a serialised nav_msgs/Odometry without building the Python message.
+"""Read what a node needs out of serialised messages without building the Python message objects.
 
 rclpy's full deserialisation of an Odometry (two 36-element covariances) costs ~250 µs in Python;
 the policy controller needs only the stamp and the planar pose, which sit at fixed places in the
@@ -31,3 +31,12 @@ def odometry_pose(raw: bytes) -> tuple[int, float, float, float]:
     x, y, _z, qx, qy, qz, qw = struct.unpack_from(endian + "7d", body, offset)
     yaw = math.atan2(2.0 * (qw * qz + qx * qy), 1.0 - 2.0 * (qy * qy + qz * qz))
     return sec * 1_000_000_000 + nanosec, x, y, yaw
+
+
+def twist(raw: bytes) -> tuple[float, float]:
+    """(linear.x [m/s], angular.z [rad/s]) of a CDR-serialised geometry_msgs/Twist (six float64)."""
+    if len(raw) < 52 or raw[0] != 0:
+        raise ValueError("not a plain CDR Twist")
+    endian = "<" if raw[1] & 1 else ">"
+    values = struct.unpack_from(endian + "6d", raw, 4)
+    return values[0], values[5]

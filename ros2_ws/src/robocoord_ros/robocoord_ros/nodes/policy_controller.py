@@ -149,7 +149,9 @@ class PolicyControllerNode(Node):
                     command_qos(),
                 )
         self.create_timer(self.loop.period_s, self._on_decision_timer)
-        self.create_timer(self.goto_period_s, self._on_watchdog_timer)
+        # stale-input watchdog: keeps publishing the stop when odometry stops (the link's heartbeat
+        # would otherwise keep the firmware's own watchdog from tripping)
+        self.create_timer(max(self.goto_period_s, 0.5 * stale_s), self._on_watchdog_timer)
         self.create_timer(1.0 / diag_hz, self._publish_diagnostics)
         self.get_logger().info(
             f"policy {contract.family} from {artifact}: decisions at {contract.control_rate_hz:g} Hz, "
@@ -166,6 +168,7 @@ class PolicyControllerNode(Node):
 
     def _on_odom(self, raw: bytes) -> None:
         stamp_ns, x, y, yaw = odometry_pose(raw)
+        previous_stamp_s = self._pose_stamp_s
         self._pose = Pose2D(x, y, yaw)
         # the age of an observation counts from when the bridge received the telemetry (its stamp), so
         # messages that waited in a busy executor are judged stale by how old they really are
@@ -174,6 +177,12 @@ class PolicyControllerNode(Node):
         # the go-to controller acts on fresh odometry, at most at its own rate
         now = self._now()
         if self._last_control_s is None or now - self._last_control_s >= 0.5 * self.goto_period_s:
+            late = self._last_control_s is not None and now - self._last_control_s > 2.0 * self.goto_period_s
+            flowing = (
+                previous_stamp_s is not None and self._pose_stamp_s - previous_stamp_s < self.goto_period_s
+            )
+            if late and flowing:  # odometry kept coming, yet this node fell two go-to periods behind
+                self.control_deadline_misses += 1
             self._control(now, from_odometry=True)
 
     def _on_task_state(self, robot_id: int, msg: UInt8) -> None:
@@ -193,12 +202,8 @@ class PolicyControllerNode(Node):
 
     def _on_watchdog_timer(self) -> None:
         now = self._now()
-        if self._last_control_s is not None and now - self._last_control_s > 2.0 * self.goto_period_s:
-            if self._pose_stamp_s is not None and now - self._pose_stamp_s <= 2.0 * self.goto_period_s:
-                self.control_deadline_misses += 1  # odometry was fresh, yet no command for two periods
-            self._control(
-                now, from_odometry=False
-            )  # no fresh odometry for two go-to periods: this publishes the stop
+        if self._last_control_s is None or now - self._last_control_s > 2.0 * self.goto_period_s:
+            self._control(now, from_odometry=False)  # no fresh odometry for two go-to periods: the stop
 
     def _control(self, start: float, from_odometry: bool) -> None:
         twist = self.loop.control(start, self._input())

@@ -38,6 +38,7 @@ from sensor_msgs.msg import BatteryState, Imu
 from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import Trigger
 
+from robocoord_ros.cdr import twist
 from robocoord_ros.odometry import EncoderOdometry, wheels_for_twist
 from robocoord_ros.rosutil import command_qos, declare, diagnostics_qos, latched_qos, status, telemetry_qos
 from robocoord_ros.timing import LatencyHistogram, RateMeter
@@ -117,6 +118,7 @@ class SerialBridgeNode(LifecycleNode):
         self._last_telemetry_s: float | None = None
         self._last_estop_resend_s = 0.0
         self._last_battery_s = -1e9
+        self._last_publish_s = -1e9
         self.telemetry_rate = RateMeter()
         self.telemetry_age = LatencyHistogram()  # age of the newest telemetry when a command goes out
         self._odom_pub = self._imu_pub = self._battery_pub = None
@@ -162,7 +164,8 @@ class SerialBridgeNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._cmd_sub = self.create_subscription(Twist, "cmd_vel", self._on_cmd_vel, command_qos())
+        # raw: two doubles are read straight from the CDR bytes (robocoord_ros.cdr), no message object
+        self._cmd_sub = self.create_subscription(Twist, "cmd_vel", self._on_cmd_vel, command_qos(), raw=True)
         if self.accept_wheel_commands:
             self._wheel_sub = self.create_subscription(
                 Float64MultiArray, "wheel_cmd", self._on_wheel_cmd, command_qos()
@@ -201,16 +204,17 @@ class SerialBridgeNode(LifecycleNode):
         super().destroy_node()
 
     # ------------------------------------------------------------------ commands
-    def _on_cmd_vel(self, msg: Twist) -> None:
+    def _on_cmd_vel(self, raw: bytes) -> None:
         received_ns = self.get_clock().now().nanoseconds if self.trace.maxlen else 0
+        v_m_s, omega_rad_s = twist(raw)
         left, right, clamped = wheels_for_twist(
-            msg.linear.x, msg.angular.z, self.wheel_radius, self.track_width, self.max_wheel
+            v_m_s, omega_rad_s, self.wheel_radius, self.track_width, self.max_wheel
         )
         self.commands_clamped += int(clamped)
         sent = self._send_wheels(left, right)
         if self.trace.maxlen:
             out_ns = self.get_clock().now().nanoseconds if sent else 0
-            self.trace.append((received_ns, out_ns, msg.linear.x, msg.angular.z))
+            self.trace.append((received_ns, out_ns, v_m_s, omega_rad_s))
 
     def _on_wheel_cmd(self, msg: Float64MultiArray) -> None:
         if len(msg.data) != 2 or not all(math.isfinite(v) for v in msg.data):
@@ -314,6 +318,11 @@ class SerialBridgeNode(LifecycleNode):
             x, y, yaw, v, w = odom.x_m, odom.y_m, odom.yaw_rad, odom.v_m_s, odom.omega_rad_s
         if not self._active or self._odom_pub is None:
             return
+        # the firmware also answers every motion command with telemetry: those frames update the
+        # odometry, but topics are published at most at the nominal telemetry rate
+        if now - self._last_publish_s < 0.5 / self.telemetry_hz:
+            return
+        self._last_publish_s = now
         stamp = self.get_clock().now().to_msg()
         # one message object of each kind is reused (only this thread publishes them): building an
         # Odometry in Python costs more than serialising it
