@@ -15,6 +15,7 @@ from robocoord.config import StrictModel
 
 NeighborActionName = Literal["current_greedy", "first_sweep_greedy"]
 SamplingMode = Literal["graphon", "uniform"]
+SAMPLING_MODES: tuple[SamplingMode, ...] = ("graphon", "uniform")
 
 
 # --------------------------------------------------------------------------- layout
@@ -174,7 +175,7 @@ class GmfsStudyConfig(StrictModel):
     n: int = Field(25, description="number of agents")
     layout: Layout = Field(default_factory=lambda: GridLayout(rows=5, cols=5))
     graphon: Graphon = Field(default_factory=RadiusGraphon)
-    model: ModelConfig = Field(default_factory=AnalyticModelConfig)
+    model: ModelConfig = Field(default_factory=AnalyticModelConfig)  # type: ignore[arg-type]
     gamma: float = Field(0.95, ge=0, lt=1)
     sweeps: PositiveInt = Field(250, description="T, synchronous value-iteration sweeps of Alg. 1")
     mc_samples: PositiveInt = Field(50, description="M, generative-model samples per (s, a, z) and sweep")
@@ -182,7 +183,7 @@ class GmfsStudyConfig(StrictModel):
     rollouts: PositiveInt = Field(30, description="evaluation rollouts per training seed")
     training_seeds: PositiveInt = Field(3, description="independent Alg. 1 runs per κ")
     kappas: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16, 24], min_length=1)
-    sampling: list[SamplingMode] = Field(default_factory=lambda: ["graphon", "uniform"], min_length=1)
+    sampling: list[SamplingMode] = Field(default_factory=lambda: list(SAMPLING_MODES), min_length=1)
     neighbor_action: NeighborActionName = "current_greedy"
     seed: int = 0
     max_table_size: PositiveInt = Field(2_000_000, description="refuse a tabular Q with more entries")
@@ -243,7 +244,7 @@ class GmfsTrainConfig(StrictModel):
     """``robocoord train gmfs``: neural GMFS by fitted Q-iteration, exported as artifacts/policy.onnx."""
 
     name: str = Field("gmfs", min_length=1, description="run folder suffix")
-    model: ModelConfig = Field(default_factory=AnalyticModelConfig)
+    model: ModelConfig = Field(default_factory=AnalyticModelConfig)  # type: ignore[arg-type]
     graphon: Graphon = Field(
         default_factory=RadiusGraphon, description="deployment graphon, written to the artifact"
     )

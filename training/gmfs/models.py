@@ -80,7 +80,10 @@ class AnalyticWarehouseModel:
     def reward(self, s: ArrayLike, a: ArrayLike, g: ArrayLike) -> FloatArray:
         c = self.congestion(g)
         crowding = np.maximum(0.4, 1.0 - self.L * c)
-        return np.asarray(self.base)[s] * crowding - np.asarray(self.cost)[a]
+        return (
+            np.asarray(self.base)[np.asarray(s, dtype=np.int64)] * crowding
+            - np.asarray(self.cost)[np.asarray(a, dtype=np.int64)]
+        )
 
     def next_state_probs(self, s: ArrayLike, a: ArrayLike, g: ArrayLike) -> FloatArray:
         s_, a_, c = np.broadcast_arrays(np.asarray(s), np.asarray(a), self.congestion(g))

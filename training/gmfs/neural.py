@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from robocoord.config import config_hash, load_config
 from robocoord.controllers.contract import DiscreteActionSpec, ObservationField, ObservationSpec
 from robocoord.controllers.gmfs_sampler import CountIndex, graphon_matrix, normalised_weights, uniform_weights
 from robocoord.training.export import export_policy, make_provenance, mlp
-from robocoord.training.gmfs.config import GmfsTrainConfig, PybulletModelConfig, graphon_params
+from robocoord.training.gmfs.config import GmfsTrainConfig, graphon_params
 from robocoord.training.gmfs.models import GenerativeModel, sample_categorical
 from robocoord.training.gmfs.study import build_model
 from robocoord.training.gmfs.tabular import Rollouts, execute
@@ -124,7 +124,7 @@ def _probe(model: GenerativeModel, kappa: int) -> tuple[np.ndarray, np.ndarray]:
 def fitted_q_iteration(
     config: GmfsTrainConfig,
     model: GenerativeModel,
-    on_round: Any = None,
+    on_round: Callable[[int, float, float], None] | None = None,
 ) -> tuple[QNetwork, list[float]]:
     """Steps 1–3 for ``config.iterations`` rounds. Returns the network and the Bellman max-delta per round."""
     threads = torch.get_num_threads()
@@ -166,7 +166,9 @@ def _fitted_q_iteration(
     return net, deltas
 
 
-def neural_policy(net: QNetwork, kappa: int) -> Any:
+def neural_policy(net: QNetwork, kappa: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Alg. 2's greedy action from the network: argmax_a Q_θ(s_i, ĝ_i/κ)."""
+
     def act(s: np.ndarray, counts: np.ndarray) -> np.ndarray:
         return net.q_values(s, counts / kappa).argmax(axis=-1)
 
@@ -348,4 +350,4 @@ def train_from_file(
     return train_gmfs(config, progress=progress)
 
 
-__all__ = ["GmfsTrainResult", "QNetwork", "PybulletModelConfig", "train_from_file", "train_gmfs"]
+__all__ = ["GmfsTrainResult", "QNetwork", "fitted_q_iteration", "train_from_file", "train_gmfs"]

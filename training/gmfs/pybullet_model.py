@@ -52,7 +52,8 @@ class PybulletWarehouseModel:
     def with_disruptions(self, path: Path) -> PybulletWarehouseModel:
         from robocoord.sim.disruptions.spec import load_disruptions
 
-        p, actions, records = 0.0, (0, 1, 2), []
+        p, records = 0.0, []
+        actions: tuple[int, ...] = (0, 1, 2)
         for spec in load_disruptions(path):
             if spec.phase == "eval":
                 continue  # held out: not seen in training
