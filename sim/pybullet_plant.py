@@ -424,7 +424,7 @@ class PyBulletPlant:
 
     def _send_wheel_commands(self, wheel_speed_rad_s: np.ndarray) -> None:
         limit = self.geometry.max_wheel_speed_rad_s
-        cmd = np.clip(wheel_speed_rad_s, -limit, limit) * self._motor_gain[:, None]
+        cmd = np.minimum(np.maximum(wheel_speed_rad_s, -limit), limit) * self._motor_gain[:, None]
         if self.body == "wheeled":
             torque_nm = self._available_torque_nm()
             for i, robot in enumerate(self._robots):
@@ -495,7 +495,10 @@ class PyBulletPlant:
         c, s = np.cos(yaw), np.sin(yaw)
         ox, oy = self._inertial_offsets[:, 0], self._inertial_offsets[:, 1]
         # COM -> axle midpoint (planar part of the inertial offset)
-        self._pose = np.stack([com[:, 0] - (c * ox - s * oy), com[:, 1] - (s * ox + c * oy), yaw], axis=1)
+        self._pose = np.empty((self.n_robots, 3))
+        self._pose[:, 0] = com[:, 0] - (c * ox - s * oy)
+        self._pose[:, 1] = com[:, 1] - (s * ox + c * oy)
+        self._pose[:, 2] = yaw
         if self.body == "wheeled":
             velocities = [pb.getBaseVelocity(b, physicsClientId=client) for b in self._body_ids]
             self._lin_vel_world = np.array([v[0][:2] for v in velocities])
