@@ -83,7 +83,10 @@ class DisruptionWrapper:
         return spec.phase in ("both", self.phase)
 
     def set_phase(self, phase: RunPhase) -> None:
-        """Switch train/eval; takes effect at the next reset (nominal physics restored there)."""
+        """Switch train/eval for this wrapper and those inside it; takes effect at the next reset
+        (nominal physics restored there)."""
+        if isinstance(self.env, DisruptionWrapper):
+            self.env.set_phase(phase)
         self.phase = phase
         self.disruptors = [
             self._make_disruptor(spec, salt=i)

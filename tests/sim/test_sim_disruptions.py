@@ -207,7 +207,8 @@ def test_phase_excluded_disruption_restores_nominal_on_reset() -> None:
                 choices=[2.0],
                 mode="episode",
                 phase="eval",
-            )
+            ),
+            spec(source="reward", kind="shift", offset=1.0),  # an outer wrapper: set_phase must reach in
         ],
         phase="eval",
     )
