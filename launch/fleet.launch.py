@@ -29,7 +29,8 @@ def _nodes(context, *args, **kwargs):
     artifact = LaunchConfiguration("artifact").perform(context) or None
     record = LaunchConfiguration("record").perform(context) or None
     prepared = prepare_fleet(inventory, backend=backend, artifact=artifact, record=record)
-    actions = []
+    # the virtual MCUs (hil) are a child process of this launch: stop them with it
+    actions = [RegisterEventHandler(OnShutdown(on_shutdown=lambda event, ctx: prepared.stop_mcus()))]
     for spec in prepared.graph.nodes:
         node_kwargs = dict(
             package=spec.package,
