@@ -191,3 +191,22 @@ def test_hil_8_inventory_is_the_sim_warehouse_layout():
         WarehouseParams().home_radius_m,
         WarehouseParams().work_radius_m,
     )
+
+
+def test_layer_rule_no_torch_or_pybullet_in_robocoord_ros():
+    """Importing every robocoord_ros module but sim_world and hil_mcu (the sim-extra ones) loads neither."""
+    import subprocess
+    import sys
+
+    modules = [
+        "robocoord_ros.cli", "robocoord_ros.fleet", "robocoord_ros.session", "robocoord_ros.demo",
+        "robocoord_ros.bench", "robocoord_ros.scoring", "robocoord_ros.recording", "robocoord_ros.hil",
+        "robocoord_ros.nodes.serial_bridge", "robocoord_ros.nodes.policy_controller",
+        "robocoord_ros.nodes.fleet_supervisor", "robocoord_ros.nodes.fleet_recorder", "robocoord_ros.nodes.sim_world",
+    ]  # fmt: skip
+    code = "import importlib, sys\n"
+    code += "".join(f"importlib.import_module({m!r})\n" for m in modules)
+    code += "print(sorted(m for m in ('torch', 'pybullet') if m in sys.modules))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
