@@ -164,30 +164,32 @@ class NeighbourSampler:
         nonzero = w > 0
         width = int(nonzero.sum(axis=1).max())
         order = np.argsort(~nonzero, axis=1, kind="stable")[:, :width]
-        self._columns = order.astype(np.int64)
+        self._columns_flat = order.astype(np.int64).ravel()
         cdf = np.cumsum(np.take_along_axis(w, order, axis=1), axis=1)
         cdf[np.arange(self.n), nonzero.sum(axis=1) - 1] = 1.0
         self._cdf = np.where(np.arange(width) >= nonzero.sum(axis=1)[:, None], 2.0, cdf)
         self._width = width
+        self._cdf_flat = self._cdf.ravel()
         # Guide table (indexed search): bucket b of row i holds the first slot whose CDF exceeds b / width,
         # so a draw u starts at guide[i, ⌊u · width⌋] and is at most a step or two from its slot.
         shifted = (self._cdf + np.arange(self.n)[:, None] * 3.0).ravel()  # rows never overlap (cdf <= 2)
         thresholds = np.arange(width) / width + np.arange(self.n)[:, None] * 3.0
         first = np.searchsorted(shifted, thresholds.ravel(), side="right").reshape(self.n, width)
-        self._guide = (first - np.arange(self.n)[:, None] * width).astype(np.int64)
+        self._row_start = (np.arange(self.n) * width)[:, None]
+        self._guide_flat = (first - self._row_start).astype(np.int64).ravel()
 
     def sample(self, rng: np.random.Generator, batch: tuple[int, ...] = ()) -> IntArray:
         """Neighbour indices, shape (*batch, n, κ)."""
-        u = rng.random((*batch, self.n, self.kappa)).ravel()
-        row = np.broadcast_to(np.arange(self.n)[:, None], (*batch, self.n, self.kappa)).ravel()
+        u = rng.random((*batch, self.n, self.kappa))
         bucket = np.minimum((u * self._width).astype(np.int64), self._width - 1)
-        slot = row * self._width + self._guide.ravel()[row * self._width + bucket]
-        cdf = self._cdf.ravel()
+        slot = (self._row_start + self._guide_flat[self._row_start + bucket]).ravel()
+        u = u.ravel()
+        cdf = self._cdf_flat
         behind = np.flatnonzero(cdf[slot] <= u)  # inverse CDF: smallest slot with cdf > u
         while behind.size:
             slot[behind] += 1
             behind = behind[cdf[slot[behind]] <= u[behind]]
-        return self._columns.ravel()[slot].reshape(*batch, self.n, self.kappa)
+        return self._columns_flat[slot].reshape(*batch, self.n, self.kappa)
 
 
 def neighbour_counts(states: ArrayLike, neighbours: ArrayLike, n_states: int) -> IntArray:
