@@ -69,3 +69,34 @@ def test_unknown_parameter_is_a_clear_error() -> None:
         TinyParams.from_overrides({"box_mass": 2.0})
     with pytest.raises(ValueError, match="hazard must lie in"):
         TinyParams(hazard=1.5)
+
+
+def _robust_greedy_at_start(params: TinyParams, kind: str, rho: float, gamma: float = 0.997) -> int:
+    """Tabular robust value iteration over the team intents (0 shortcut, 1 long way)."""
+    from robocoord.training.drigm.robust import contamination_worst_case, tv_worst_case_expectation
+
+    P, R = transition_model(params)
+    v = np.zeros(P.shape[0])
+    for _ in range(60):  # every plan ends within a few steps: 60 sweeps converge
+        q = np.zeros((P.shape[0], 2))
+        for s in range(P.shape[0]):
+            for a in range(2):
+                if kind == "tv":
+                    nxt = tv_worst_case_expectation(P[s, a], v, rho)
+                else:
+                    nxt = contamination_worst_case(P[s, a], v, rho)
+                q[s, a] = R[s, a] + gamma * nxt
+        q[GOAL] = q[TIPPED] = 0.0
+        v = q.max(axis=1)
+    return int(np.argmax(q[START]))
+
+
+@pytest.mark.parametrize(
+    ("kind", "rho"), [("contamination", 0.02), ("contamination", 0.05), ("tv", 0.1), ("tv", 0.3)]
+)
+def test_robust_dp_prefers_the_shortcut_while_nominal_dp_takes_the_long_way(kind: str, rho: float) -> None:
+    nominal = TinyParams()
+    assert _robust_greedy_at_start(nominal, kind, 0.0) == LONG_WAY
+    assert _robust_greedy_at_start(nominal, kind, rho) == SHORTCUT
+    # and the shortcut is what pays under a hazard shift
+    assert _robust_greedy_at_start(TinyParams(hazard=0.1), kind, 0.0) == SHORTCUT
