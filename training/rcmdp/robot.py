@@ -39,10 +39,19 @@ ACTION_MEANINGS = [
 ]
 
 
+PILLAR_CLEARANCE_M = 0.2  # pillar radius 0.07 m + robot half-width ~0.12 m
+
+
 def estimate_kernel(
     samples_per_pair: int, seed: int, dynamics: dict[str, float] | None = None, cache: Path | None = None
 ) -> dict[str, np.ndarray]:
-    """P, R, C, counts of the safe_nav abstraction, estimated under ``dynamics`` (None = nominal). Cached."""
+    """P, R, C, counts of the safe_nav abstraction, estimated under ``dynamics`` (None = nominal). Cached.
+
+    For every (cell, action), ``samples_per_pair`` times: drop the robot at rest at a uniform pose in the
+    cell (clear of pillars), apply the dynamics, run one decision, record end cell, reward and costs.
+    (Own loop rather than ``sim.tasks.safe_nav_abstraction.estimate_abstraction``, which takes no dynamics
+    and, at this commit, never finds a start pose in the pillar cells.)
+    """
     canonical = {k: (int(v) if float(v).is_integer() else float(v)) for k, v in (dynamics or {}).items()}
     key = hashlib.sha256(
         json.dumps([samples_per_pair, seed, canonical], sort_keys=True).encode()
@@ -52,36 +61,59 @@ def estimate_kernel(
         with np.load(path) as data:
             return {k: data[k] for k in data.files}
     from robocoord.sim.pybullet_plant import DynamicsParams
-    from robocoord.sim.tasks import safe_nav
+    from robocoord.sim.tasks.safe_nav import N_ACTIONS, SafeNavEnv
 
     params = DynamicsParams(
         **{k: (int(v) if k == "actuation_latency_steps" else v) for k, v in (dynamics or {}).items()}
     )
-    original_reset = safe_nav.SafeNavEnv.reset
-
-    def reset_with_dynamics(self: Any, *args: Any, **kwargs: Any) -> Any:
-        out = original_reset(self, *args, **kwargs)
-        self.set_dynamics(params)
-        return out
-
-    from robocoord.sim.tasks.safe_nav_abstraction import estimate_abstraction
-
-    safe_nav.SafeNavEnv.reset = reset_with_dynamics  # type: ignore[method-assign]
+    rng = np.random.default_rng(seed)
+    env = SafeNavEnv()
+    layout = env.layout
+    S, K = layout.n_cells, len(env.cost_names)
+    goal = layout.cell_index(layout.goal_cell)
+    pillars = np.array([layout.cell_center_m(*cell) for cell in layout.pillar_cells])
+    counts = np.zeros((S, N_ACTIONS, S))
+    reward_sum = np.zeros((S, N_ACTIONS))
+    cost_sum = np.zeros((K, S, N_ACTIONS))
     try:
-        abstraction = estimate_abstraction(samples_per_pair=samples_per_pair, seed=seed)
+        for s in range(S):
+            if s == goal:
+                continue
+            low = np.array(layout.index_cell(s), dtype=float) * layout.cell_size_m
+            for a in range(N_ACTIONS):
+                for _ in range(samples_per_pair):
+                    # drop the robot at rest at a uniform pose in the cell, clear of the pillars
+                    # (the whole cell is sampled: a pillar cell has free corners only)
+                    for _attempt in range(10_000):
+                        xy = low + rng.uniform(0.05, 0.95, 2) * layout.cell_size_m
+                        if np.min(np.hypot(*(pillars - xy).T)) > PILLAR_CLEARANCE_M:
+                            break
+                    else:
+                        raise RuntimeError(f"safe_nav cell {s}: no start pose clear of the pillars")
+                    env.reset(
+                        seed=int(rng.integers(2**31)),
+                        options={"pose_world": (*xy, rng.uniform(-np.pi, np.pi))},
+                    )
+                    env.set_dynamics(params)
+                    _, reward, _, _, info = env.step(a)
+                    counts[s, a, info["cell"]] += 1
+                    reward_sum[s, a] += reward
+                    cost_sum[:, s, a] += info["cost"]
     finally:
-        safe_nav.SafeNavEnv.reset = original_reset  # type: ignore[method-assign]
+        env.close()
+    P = counts / np.maximum(counts.sum(axis=-1, keepdims=True), 1)
+    P[goal] = 0.0
+    P[goal, :, goal] = 1.0
     out = {
-        "P": abstraction.P,
-        "R": abstraction.R,
-        "C": abstraction.C,
-        "counts": abstraction.counts,
-        "start": np.array(abstraction.start_state),
-        "goal": np.array(abstraction.goal_state),
-        "grid": np.array(abstraction.params.grid_cells),
-        "cell_size": np.array(abstraction.params.cell_size_m),
-        "control_hz": np.array(abstraction.params.control_hz),
-        "decision_period_s": np.array(abstraction.params.decision_period_s),
+        "P": P,
+        "R": reward_sum / samples_per_pair,
+        "C": cost_sum / samples_per_pair,
+        "counts": counts,
+        "start": np.array(layout.cell_index(layout.start_cell)),
+        "goal": np.array(goal),
+        "grid": np.array(layout.grid_cells),
+        "cell_size": np.array(layout.cell_size_m),
+        "decision_period_s": np.array(env.params.decision_period_s),
     }
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
