@@ -123,10 +123,21 @@ def telemetry_qos(deadline_ms: float) -> QoSProfile:
 
 
 def command_qos() -> QoSProfile:
-    """Commands: reliable, a short queue so a burst is not silently thinned."""
+    """Motion commands: reliable, depth 1 — a late subscriber gets the newest command, never a backlog
+    of old ones (a queue of 10 at 100 Hz would add up to 100 ms of latency)."""
     return QoSProfile(
         history=HistoryPolicy.KEEP_LAST,
-        depth=10,
+        depth=1,
+        reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.VOLATILE,
+    )
+
+
+def event_qos() -> QoSProfile:
+    """Discrete events that must all arrive (task states, policy decisions): reliable, a deep queue."""
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=100,
         reliability=ReliabilityPolicy.RELIABLE,
         durability=DurabilityPolicy.VOLATILE,
     )

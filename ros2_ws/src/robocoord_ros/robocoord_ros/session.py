@@ -55,7 +55,7 @@ class FleetSession:
         from diagnostic_msgs.msg import DiagnosticArray
         from std_msgs.msg import Bool, UInt8, UInt8MultiArray
 
-        from robocoord_ros.rosutil import command_qos, diagnostics_qos, latched_qos, level_name, values_of
+        from robocoord_ros.rosutil import diagnostics_qos, event_qos, latched_qos, level_name, values_of
 
         node = rclpy.create_node("fleet_monitor", context=self.runtime.context)
         for rid in self.prepared.inventory.robot_ids():
@@ -63,7 +63,7 @@ class FleetSession:
                 UInt8,
                 f"/robot_{rid}/task_state",
                 lambda m, r=rid: self.scorer.on_state(r, int(m.data)),
-                command_qos(),
+                event_qos(),
             )
             node.create_subscription(
                 UInt8MultiArray,
@@ -71,7 +71,7 @@ class FleetSession:
                 lambda m, r=rid: self.scorer.on_decision(
                     r, int(m.data[1]), time.monotonic() - self.started_s, state=int(m.data[0])
                 ),
-                command_qos(),
+                event_qos(),
             )
 
         def on_diag(msg: DiagnosticArray) -> None:

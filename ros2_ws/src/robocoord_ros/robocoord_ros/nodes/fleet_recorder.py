@@ -17,7 +17,7 @@ from sensor_msgs.msg import BatteryState, Imu
 from std_msgs.msg import Bool, UInt8, UInt8MultiArray
 
 from robocoord_ros.recording import McapRecorder
-from robocoord_ros.rosutil import command_qos, declare, diagnostics_qos, latched_qos
+from robocoord_ros.rosutil import command_qos, declare, diagnostics_qos, event_qos, latched_qos
 
 
 class FleetRecorderNode(Node):
@@ -33,8 +33,8 @@ class FleetRecorderNode(Node):
         for rid in robot_ids:
             ns = f"/robot_{rid}"
             self._record(Twist, f"{ns}/cmd_vel", command_qos())
-            self._record(UInt8, f"{ns}/task_state", command_qos())
-            self._record(UInt8MultiArray, f"{ns}/policy_decision", command_qos())
+            self._record(UInt8, f"{ns}/task_state", event_qos())
+            self._record(UInt8MultiArray, f"{ns}/policy_decision", event_qos())
             self._record(Odometry, f"{ns}/odom", telemetry)
             self._record(Imu, f"{ns}/imu", telemetry)
             self._record(BatteryState, f"{ns}/battery", telemetry)

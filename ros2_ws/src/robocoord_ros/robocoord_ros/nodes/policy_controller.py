@@ -46,6 +46,7 @@ from robocoord_ros.rosutil import (
     command_qos,
     declare,
     diagnostics_qos,
+    event_qos,
     status,
     telemetry_qos,
 )
@@ -134,9 +135,9 @@ class PolicyControllerNode(Node):
         self.control_deadline_misses = 0
 
         self._cmd_pub = self.create_publisher(Twist, "cmd_vel", command_qos())
-        self._state_pub = self.create_publisher(UInt8, "task_state", command_qos())
+        self._state_pub = self.create_publisher(UInt8, "task_state", event_qos())
         # [task state before acting, action] of every decision (scoring, recording)
-        self._decision_pub = self.create_publisher(UInt8MultiArray, "policy_decision", command_qos())
+        self._decision_pub = self.create_publisher(UInt8MultiArray, "policy_decision", event_qos())
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", diagnostics_qos())
         # raw: only stamp and planar pose are read (robocoord_ros.cdr), ~50x cheaper than a full Odometry
         self.create_subscription(Odometry, "odom", self._on_odom, telemetry_qos(deadline_ms), raw=True)
@@ -146,7 +147,7 @@ class PolicyControllerNode(Node):
                     UInt8,
                     f"/robot_{rid}/task_state",
                     lambda msg, rid=rid: self._on_task_state(rid, msg),
-                    command_qos(),
+                    event_qos(),
                 )
         self.create_timer(self.loop.period_s, self._on_decision_timer)
         # stale-input watchdog: keeps publishing the stop when odometry stops (the link's heartbeat
