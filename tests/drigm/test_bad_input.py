@@ -12,8 +12,8 @@ from robocoord.config import ConfigError, load_config
 from robocoord.training.drigm.config import LearnerSpec
 from robocoord.training.drigm.learner import DrigmLearner, TeamDims
 
-NO_STATE = TeamDims(n_agents=2, n_actions=2, obs_dim=3, state_dim=0)
-WITH_STATE = TeamDims(n_agents=2, n_actions=2, obs_dim=3, state_dim=4)
+NO_STATE = TeamDims(n_agents=2, n_actions=2, obs_dim=2, state_dim=0)
+WITH_STATE = TeamDims(n_agents=2, n_actions=2, obs_dim=2, state_dim=3)
 
 
 def _write(tmp_path: Path, body: str) -> Path:

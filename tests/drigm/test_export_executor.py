@@ -16,7 +16,7 @@ from robocoord.training.drigm.learner import DrigmLearner, TeamDims
 from robocoord.training.drigm.train import export_agent
 from robocoord.training.export import make_provenance, torch_reference
 
-DIMS = TeamDims(n_agents=3, n_actions=2, obs_dim=3, state_dim=4)
+DIMS = TeamDims(n_agents=3, n_actions=2, obs_dim=2, state_dim=3)
 ENV = EnvSpec(task="tiny", n_agents=3, episode_steps=8)
 HISTORIES = 1000
 STEPS = 6

@@ -8,7 +8,7 @@ from pettingzoo.test import parallel_api_test
 
 from robocoord.training.drigm.tiny_game import (
     GOAL,
-    LONG_2,
+    LAST,
     LONG_WAY,
     SHORTCUT,
     START,
@@ -27,19 +27,19 @@ def test_parallel_env_passes_the_pettingzoo_api_test() -> None:
 def test_state_is_global_and_separate_from_observations() -> None:
     env = TinyPushParallelEnv(n_agents=2)
     obs, _ = env.reset(seed=0)
-    assert env.state().shape == (4,)
-    assert obs["agent_0"].shape == (3,)
+    assert env.state().shape == (3,)
+    assert obs["agent_0"].shape == (2,)
 
 
 def test_long_route_then_goal_pays_reward_long_minus_step_costs() -> None:
     game = TinyTeamGame(2, 8, [TinyParams()])
     game.reset(0)
     total = 0.0
-    for _ in range(3):
+    for _ in range(2):
         _, _, r, term, _ = game.step(np.array([[LONG_WAY, LONG_WAY]]))
         total += float(r[0])
     assert bool(term[0]) and bool(game.reached_goal[0])
-    assert total == pytest.approx(1.1 - 3 * 0.05)
+    assert total == pytest.approx(1.05 - 2 * 0.05)
 
 
 def test_mixed_joint_action_wastes_the_step() -> None:
@@ -61,7 +61,7 @@ def test_simulated_frequencies_match_the_tabular_model() -> None:
     assert tipped.mean() == pytest.approx(P[START, LONG_WAY, TIPPED], abs=0.01)
     assert (game.s == 1).mean() == pytest.approx(P[START, LONG_WAY, 1], abs=0.01)
     np.testing.assert_allclose(P.sum(axis=-1), 1.0)
-    assert P[LONG_2, LONG_WAY, GOAL] == pytest.approx(0.9 * 0.7)
+    assert P[LAST, LONG_WAY, GOAL] == pytest.approx(0.9 * 0.7)
 
 
 def test_unknown_parameter_is_a_clear_error() -> None:
@@ -92,7 +92,7 @@ def _robust_greedy_at_start(params: TinyParams, kind: str, rho: float, gamma: fl
 
 
 @pytest.mark.parametrize(
-    ("kind", "rho"), [("contamination", 0.02), ("contamination", 0.05), ("tv", 0.1), ("tv", 0.3)]
+    ("kind", "rho"), [("contamination", 0.05), ("contamination", 0.1), ("tv", 0.1), ("tv", 0.3)]
 )
 def test_robust_dp_prefers_the_shortcut_while_nominal_dp_takes_the_long_way(kind: str, rho: float) -> None:
     nominal = TinyParams()

@@ -1,8 +1,8 @@
 """A tiny cooperative Markov game for fast DrIGM runs: a team moves a box to a goal by one of two routes.
 
 States (one-hot observed by every agent, plus optional Gaussian noise):
-``start``, ``long_1``, ``long_2`` (the box part-way along the long route); reaching the goal ends
-the episode.
+``start`` and ``long_1`` (the box part-way along the long route); reaching the goal ends the
+episode.
 
 Actions per agent: 0 = ``shortcut``, 1 = ``long_way``. The team must agree: a mixed joint
 action wastes the step (nothing moves, no reward).
@@ -11,8 +11,7 @@ action wastes the step (nothing moves, no reward).
 state      all ``long_way``                                   all ``shortcut``
 =========  =================================================  ======================
 start      → long_1 w.p. p (else stay)                        goal, reward R_short
-long_1     → long_2 w.p. p (else stay)                        stay
-long_2     goal, reward R_long, w.p. p (else stay)            stay
+long_1     goal, reward R_long, w.p. p (else stay)            stay
 =========  =================================================  ======================
 
 Every live step costs ``step_cost`` (so waiting is never free). Before every move the box tips over with probability ``hazard`` (the episode ends, reward 0).
@@ -36,16 +35,17 @@ from typing import Any
 import numpy as np
 from pettingzoo import ParallelEnv
 
-START, LONG_1, LONG_2 = 0, 1, 2
-STATE_NAMES = ("start", "long_1", "long_2")
-N_STATES = 3
+START, LONG_1 = 0, 1
+LAST = LONG_1  # the state from which the long route reaches the goal
+STATE_NAMES = ("start", "long_1")
+N_STATES = 2
 SHORTCUT, LONG_WAY = 0, 1
 ACTION_NAMES = ("shortcut", "long_way")
 
 
 @dataclass(frozen=True)
 class TinyParams:
-    reward_long: float = 1.1
+    reward_long: float = 1.05
     reward_short: float = 0.97
     step_cost: float = 0.05
     push_success: float = 1.0
@@ -95,12 +95,11 @@ def transition_model(params: TinyParams) -> tuple[np.ndarray, np.ndarray]:
     P[START, SHORTCUT, GOAL] += 1 - h
     R[:N_STATES] -= params.step_cost
     R[START, SHORTCUT] += (1 - h) * params.reward_short
-    for s, nxt in ((START, LONG_1), (LONG_1, LONG_2), (LONG_2, GOAL)):
+    for s, nxt in ((START, LONG_1), (LONG_1, GOAL)):
         P[s, LONG_WAY, nxt] += (1 - h) * p
         P[s, LONG_WAY, s] += (1 - h) * (1 - p)
-    R[LONG_2, LONG_WAY] += (1 - h) * p * params.reward_long
-    for s in (LONG_1, LONG_2):
-        P[s, SHORTCUT, s] += 1 - h
+    R[LAST, LONG_WAY] += (1 - h) * p * params.reward_long
+    P[LONG_1, SHORTCUT, LONG_1] += 1 - h
     for s in (GOAL, TIPPED):
         P[s, :, s] = 1.0
     return P, R
@@ -184,10 +183,10 @@ class TinyTeamGame:
         shortcut = moving & all_short & (self.s == START)
         reward[shortcut] += self._reward[shortcut, 0]
         goal |= shortcut
-        finish = advance & (self.s == LONG_2)
+        finish = advance & (self.s == LAST)
         reward[finish] += self._reward[finish, 1]
         goal |= finish
-        step_on = advance & (self.s < LONG_2)
+        step_on = advance & (self.s < LAST)
         self.s = np.where(step_on, self.s + 1, self.s)
         terminated = tipped | goal
         self.reached_goal = self.reached_goal | goal
