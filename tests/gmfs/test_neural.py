@@ -212,3 +212,13 @@ def test_train_cli_prints_a_summary_and_rejects_bad_config(tmp_path: Path) -> No
     )
     assert bad.returncode == 2
     assert "kappa" in bad.stderr and "graphon" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_jobs_objective_pays_the_expected_arrivals_at_the_work_station() -> None:
+    model = PybulletWarehouseModel.from_config(PybulletModelConfig(L=1.0, objective="jobs"))
+    g = np.array([0.4, 0.4, 0.2])
+    s = np.array([0, 1, 2, 1])
+    a = np.array([2, 2, 2, 0])
+    expected = np.where(s != 2, model.next_state_probs(s, a, g)[:, 2], 0.0)
+    np.testing.assert_allclose(model.reward(s, a, g), expected)
+    assert model.reward(1, 2, g) > model.reward(1, 0, g) and model.reward(2, 2, g) == 0.0

@@ -141,6 +141,10 @@ class PybulletModelConfig(StrictModel):
     disruptions: Path | None = Field(
         None, description="disruptions YAML (kind: disruptions) applied while training"
     )
+    objective: Literal["paper", "jobs"] = Field(
+        "paper",
+        description="paper: r = base(s)·max(0.4, 1 − L c) − cost(a); jobs: r = expected arrivals at the work station",
+    )
 
     def n_states(self) -> int:
         return 3

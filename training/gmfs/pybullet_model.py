@@ -5,6 +5,9 @@ the shared work stations is physical (robots block each other), measured once by
 ``robocoord sim fit-warehouse`` and cached in ``sim/data/warehouse_transitions.npz``. Value
 iteration never steps PyBullet. r(s, a, g) = the sim's ``warehouse_reward(s, a, c, L)``.
 
+Objective: ``paper`` is the reward above; ``jobs`` pays the expected number of arrivals at the work
+station, r(s, a, g) = 1{s ≠ Working} · P(Working | s, a, g), i.e. completed pick/drop visits.
+
 Disruptions while training: an ``action`` disruption of kind ``uniform`` (or ``set``) that fires
 with probability p replaces the intended action by a uniformly random one (or one of
 ``choices``); the model then uses the mixture P̃ = (1 − p) P(· | s, a) + p · mean_{a'} P(· | s, a')
@@ -35,6 +38,7 @@ class PybulletWarehouseModel:
     replace_probability: float = 0.0  # action disruption: chance the intended action is replaced
     replacement_actions: tuple[int, ...] = (0, 1, 2)
     disruption_records: list[dict[str, Any]] = field(default_factory=list)
+    objective: str = "paper"
     state_names: tuple[str, ...] = ("idle", "transit", "working")
     action_names: tuple[str, ...] = ("go_idle", "go_transit", "go_working")
     safe_action: int = 0
@@ -44,7 +48,7 @@ class PybulletWarehouseModel:
         from robocoord.sim.tasks.warehouse_model import DEFAULT_TRANSITIONS_PATH, WarehouseTransitionModel
 
         table = WarehouseTransitionModel.load(config.table or DEFAULT_TRANSITIONS_PATH)
-        model = cls(table=table, L=config.L)
+        model = cls(table=table, L=config.L, objective=config.objective)
         if config.disruptions is not None:
             model = model.with_disruptions(config.disruptions)
         return model
@@ -69,7 +73,7 @@ class PybulletWarehouseModel:
             if spec.kind == "set":
                 actions = tuple(int(float(c)) for c in spec.choices or [])  # type: ignore[arg-type]
             records.append(spec.model_dump(mode="json"))
-        return PybulletWarehouseModel(self.table, self.L, p, actions, records)
+        return PybulletWarehouseModel(self.table, self.L, p, actions, records, self.objective)
 
     @property
     def n_states(self) -> int:
@@ -87,6 +91,9 @@ class PybulletWarehouseModel:
         )
 
     def reward(self, s: ArrayLike, a: ArrayLike, g: ArrayLike) -> FloatArray:
+        if self.objective == "jobs":  # a job completes when a robot reaches the work station from elsewhere
+            arrive = self.next_state_probs(s, a, g)[..., WORKING]
+            return np.where(np.asarray(s) != WORKING, arrive, 0.0)
         c = np.asarray(g, dtype=np.float64)[..., WORKING]
         s_, a_, c_ = np.broadcast_arrays(np.asarray(s), np.asarray(a), c)
         r = self.table.reward(s_, a_, c_, self.L)
