@@ -12,7 +12,7 @@ import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
-from harness import Probe, wait_until
+from ros_harness import Probe, wait_until
 from std_srvs.srv import Trigger
 
 from robocoord_ros.fleet import FleetRuntime, prepare_fleet

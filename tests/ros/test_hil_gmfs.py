@@ -45,3 +45,17 @@ def test_gmfs_policy_reward_in_hil_is_within_ten_percent_of_pure_sim(trained_art
     for plot in result["plots"].values():
         assert Path(plot).stat().st_size > 1000
     assert Path(result["recording"]).stat().st_size > 10_000
+
+
+def test_a_moving_gmfs_policy_scores_alike_in_hil_and_in_sim(tmp_path: Path):
+    """Fidelity with motion: the trained policies above choose Idle in the 8-robot warehouse, so this one
+    (the fixture policy: head for the work station unless the sampled neighbourhood is crowded there,
+    0.5 Hz decisions) makes the hil robots drive, crowd and come back. Measured: HIL 5.09 vs sim 5.96
+    reward per robot-decision (15 % apart over 40 s); the bound guards against regressions of the
+    hil chain (a stuck robot or a mis-scored state moves it far beyond), not the 10 % goal."""
+    from ros_harness import export_gmfs_test_policy
+
+    artifact = export_gmfs_test_policy(tmp_path / "mover.onnx", rate_hz=0.5)
+    result = run_hil_demo(artifact, tmp_path / "run", seconds=30.0, sim_episodes=2, record=False)
+    assert result["sim"]["working_fraction"] > 0.1  # the policy really works in sim
+    assert result["comparison"]["reward_per_decision_rel_diff"] <= 0.25, result["comparison"]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
-from harness import Probe, wait_until
 from nav_msgs.msg import Odometry
+from ros_harness import Probe, wait_until
 from std_msgs.msg import UInt8, UInt8MultiArray
 
 from robocoord_ros.fleet import FleetRuntime

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import rclpy
-from harness import wait_until
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
+from ros_harness import wait_until
 from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import Trigger
 

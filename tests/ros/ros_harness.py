@@ -1,4 +1,4 @@
-"""Test-side ROS plumbing: a probe node that records what it hears, and deadline waits."""
+"""Test-side ROS plumbing: a probe node that records what it hears, deadline waits, a test policy."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -47,3 +48,43 @@ class Probe:
     def since(self, topic: str, t0: float) -> list[tuple[float, Any]]:
         with self.lock:
             return [(t, m) for t, m in self.messages.get(topic, []) if t >= t0]
+
+
+def export_gmfs_test_policy(
+    path: Path, *, kappa: int = 4, rate_hz: float = 5.0, work_bias: float = 1.0
+) -> Path:
+    """A small GMFS-family artifact through the real exporter: Q over (one-hot s, ĝ/κ) -> intended state.
+
+    Its weights make 'Working' the greedy action unless the sampled neighbourhood is crowded
+    (ĝ[Working]/κ above ~0.5), then 'Idle' — enough structure for the node to act on.
+    """
+    import torch
+
+    from robocoord.controllers.contract import DiscreteActionSpec, ObservationField, ObservationSpec
+    from robocoord.training.export import export_policy, make_provenance
+
+    net = torch.nn.Linear(6, 3)
+    with torch.no_grad():
+        net.weight.zero_()
+        net.bias.copy_(torch.tensor([0.5, 0.0, work_bias]))
+        net.weight[2, 5] = -2.0 * work_bias  # crowding at Working lowers the value of working
+    observation = ObservationSpec(
+        fields=[
+            ObservationField(name="task_state_onehot", size=3, unit="1"),
+            ObservationField(name="neighbour_state_fraction", size=3, unit="1"),
+        ],
+        mean=[0.0] * 6,
+        std=[1.0] * 6,
+    )
+    action = DiscreteActionSpec(n=3, meanings=["Idle", "Transit", "Working"], safe_action=0)
+    export_policy(
+        net,
+        path,
+        family="gmfs",
+        observation=observation,
+        action=action,
+        control_rate_hz=rate_hz,
+        provenance=make_provenance("tests/ros fixture", seed=0),
+        family_params={"kappa": kappa, "graphon": {"kind": "radius", "radius": 0.5}, "n_states": 3},
+    )
+    return path
