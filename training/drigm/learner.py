@@ -155,12 +155,13 @@ class DrigmLearner:
             return mixer.joint_q(states, actions)
         return mixer(agent_qs, states)
 
-    def _unroll(self, batch: EpisodeBatch) -> _Unrolled:
+    def _unroll(self, batch: EpisodeBatch, online: bool = True) -> _Unrolled:
+        """Utilities over whole episodes; ``online=False`` skips the online network (the G step needs only V')."""
         obs = torch.as_tensor(batch.obs)
         actions = torch.as_tensor(batch.actions)
         prev = torch.cat([torch.full_like(actions[:, :1], -1), actions], dim=1)  # [B, T+1, n]
         x = agent_inputs(obs, prev, self.dims.n_actions)
-        q = unroll(self.agent, x)
+        q = unroll(self.agent, x) if online else torch.empty(0)
         states = torch.as_tensor(batch.state)
         with torch.no_grad():
             target_q = unroll(self.target_agent, x)
@@ -185,7 +186,7 @@ class DrigmLearner:
         if self.g_net is None:
             raise RuntimeError("g_step is for robust 'tv' only")
         with torch.no_grad():
-            u = self._unroll(batch)
+            u = self._unroll(batch, online=False)
         g = self.g_net(u.states[:, :-1], u.actions)
         loss_fn = rt.tv_dual_loss if self.g_loss == "dual" else rt.tv_squared_loss
         loss = loss_fn(g, u.next_value, self.rho, u.mask)
