@@ -141,6 +141,12 @@ def test_a_lost_mcu_link_trips_its_watchdog_while_the_others_keep_working(hil):
         5.0,
         "link-lost diagnostics at ERROR",
     )
+    # the firmware watchdog runs on plant time, which lags wall time when the MCU process is starved
+    wait_until(
+        lambda: prepared.mcus.status()["time_ms"] >= t_cut_ms + watchdog_ms + 100,
+        10.0,
+        "plant time past the watchdog",
+    )
     history = prepared.mcus.history(victim, since_ms=t_cut_ms)
     stopped_at = zero_from_ms(history)
     assert stopped_at is not None, (
