@@ -111,6 +111,9 @@ class SafeNavSpec(StrictModel):
         description="training disruptions: DynamicsParams keyword sets, one per condition",
     )
     radius_quantile: float = Field(0.9, gt=0.0, le=1.0)
+    radius: float | None = Field(
+        None, ge=0.0, le=1.0, description="skip calibration and use this TV radius (sensitivity runs)"
+    )
     kernel_cache: str | None = Field(
         "runs/rcmdp-safe-nav-kernels", description="reuse estimated kernels; null = off"
     )

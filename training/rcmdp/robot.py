@@ -181,8 +181,8 @@ def train_safe_nav(cfg: RcmdpTrainConfig, argv: list[str] | None = None) -> tupl
         raise RcmdpInputError("uncertainty: safe_nav calibrates a TV radius; set uncertainty.kind: tv")
     cache = Path(spec.kernel_cache) if spec.kernel_cache else None
     nominal = estimate_kernel(spec.samples_per_pair, spec.seed, None, cache)
-    radii = []
-    for i, dynamics in enumerate(spec.train_dynamics):
+    radii = [] if spec.radius is None else [spec.radius]
+    for i, dynamics in enumerate(spec.train_dynamics if spec.radius is None else []):
         disrupted = estimate_kernel(spec.samples_per_pair, spec.seed + 1 + i, dynamics, cache)
         radii.append(
             calibrate_tv_radius(nominal["P"], disrupted["P"], int(nominal["goal"]), spec.radius_quantile)
