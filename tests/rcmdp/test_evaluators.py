@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import random_policy
+from rcmdp_policies import random_policy
 from scipy.optimize import linprog, minimize
 
 from robocoord.training.rcmdp.benchmarks import garnet, river_swim
