@@ -99,6 +99,17 @@ class LearnerSpec(StrictModel):
         return self
 
 
+ALL_MIXERS: tuple[Mixer, ...] = ("vdn", "qmix", "qtran")
+
+
+def _default_env() -> EnvSpec:
+    return EnvSpec.model_validate({})
+
+
+def _default_learner() -> LearnerSpec:
+    return LearnerSpec.model_validate({})
+
+
 class DrigmTrainConfig(StrictModel):
     """``robocoord train drigm``: one learner, one robust kind, one ρ, one or more seeds."""
 
@@ -109,8 +120,8 @@ class DrigmTrainConfig(StrictModel):
     v_min: VMin = "zero"
     g_loss: GLoss = "dual"
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    env: EnvSpec = Field(default_factory=EnvSpec)
-    learner: LearnerSpec = Field(default_factory=LearnerSpec)
+    env: EnvSpec = Field(default_factory=_default_env)
+    learner: LearnerSpec = Field(default_factory=_default_learner)
     dr_shifts: list[ShiftSpec] = Field(
         default_factory=list, description="robust: dr samples one of these (or nominal) per episode"
     )
@@ -156,11 +167,11 @@ class DrigmStudyConfig(StrictModel):
     """``robocoord drigm study``: {variants} × {mixers} × seeds, evaluated nominal, on validation and on test shifts."""
 
     name: str = "drigm-study"
-    mixers: list[Mixer] = Field(default_factory=lambda: ["vdn", "qmix", "qtran"], min_length=1)
+    mixers: list[Mixer] = Field(default_factory=lambda: list(ALL_MIXERS), min_length=1)
     variants: list[VariantSpec] = Field(min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
-    env: EnvSpec = Field(default_factory=EnvSpec)
-    learner: LearnerSpec = Field(default_factory=LearnerSpec)
+    env: EnvSpec = Field(default_factory=_default_env)
+    learner: LearnerSpec = Field(default_factory=_default_learner)
     dr_shifts: list[ShiftSpec] = Field(default_factory=list)
     validation_shifts: list[ShiftSpec] = Field(min_length=1)
     test_shifts: list[ShiftSpec] = Field(min_length=1)

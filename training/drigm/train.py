@@ -121,7 +121,7 @@ def train_learner(
         spec.buffer_episodes, task.episode_steps, task.n_agents, task.obs_dim, task.state_dim
     )
     epsilon = LinearSchedule(spec.eps_start, spec.eps_end, spec.eps_anneal_steps)
-    variants: list[dict[str, float]] = [{}] + [dict(s.params) for s in run.dr_shifts]
+    variants: list[dict[str, float]] = [dict[str, float]()] + [dict(s.params) for s in run.dr_shifts]
     stats = TrainStats()
     start = time.perf_counter()
     last_target = 0
