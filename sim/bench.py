@@ -2,18 +2,24 @@
 
 For N in (10, 100, 1000) robots the warehouse task runs with random actions (seeded)
 at 20 Hz control / 240 Hz physics and is timed, world construction excluded. Then, in
-the *same* world and run, two raw PyBullet loops simulate the same time span with
-robots moving at their last command:
+the *same* world and run, two raw PyBullet loops simulate the same time span:
 
-* the *raw control loop* — what a hand-written PyBullet script does each control step:
-  ``resetBaseVelocity`` per robot, 12 x ``stepSimulation``, then
-  ``getBasePositionAndOrientation`` + ``getBaseVelocity`` per robot;
-* the *step-only loop* — ``stepSimulation`` alone, the floor no controller can beat.
+* the *raw control loop* — the task's own PyBullet calls replayed from a list, with no
+  controller or bookkeeping: back at the task's start state, each control step makes the
+  ``resetBaseVelocity`` calls the task made (same robots, same velocities), 12 x
+  ``stepSimulation``, then ``getBasePositionAndOrientation`` per robot (the task derives
+  velocities from poses, so the replay reads poses only). It therefore simulates the same
+  motion, crowding and contacts as the task (``raw_replay_pose_error_{N}_robots`` shows how
+  closely), and the overhead ratio is the cost of everything the task does besides PyBullet;
+* the *step-only loop* — afterwards, ``stepSimulation`` alone with robots holding their last
+  velocities: the floor no controller can beat.
 
 Results (wall clock, plus process CPU time so a loaded machine can be read too):
 
 * ``realtime_factor_{N}_robots_240hz`` — simulated seconds per wall second, task loop;
 * ``overhead_vs_raw_pybullet_{N}_robots`` — task wall time / raw control loop wall time;
+* ``raw_replay_pose_error_{N}_robots`` — largest distance [m] between where the task and the replay
+  left a robot (0 when PyBullet replays bit for bit);
 * ``overhead_vs_step_only_{N}_robots`` — task wall time / step-only wall time;
 * ``sim_seconds_per_wall_second_1000_robots_20hz`` — the 1000-robot realtime factor;
 * ``control_steps_per_second_{N}_robots``; ``cpu_realtime_factor_{N}_robots_240hz``.
@@ -60,16 +66,15 @@ def _timed(into: _Timing) -> Iterator[None]:
 
 
 def _raw_control_loop(
-    client: int, bodies: list[int], velocities: list[tuple], steps: int, substeps: int
+    client: int, bodies: list[int], commands: list[list[tuple[int, tuple, tuple]]], substeps: int
 ) -> None:
-    for _ in range(steps):
-        for body, (linear, angular) in zip(bodies, velocities, strict=True):
+    for sent in commands:  # one control step: the velocities the task set, physics, every pose
+        for body, linear, angular in sent:
             pb.resetBaseVelocity(body, linear, angular, physicsClientId=client)
         for _ in range(substeps):
             pb.stepSimulation(physicsClientId=client)
         for body in bodies:
             pb.getBasePositionAndOrientation(body, physicsClientId=client)
-            pb.getBaseVelocity(body, physicsClientId=client)
 
 
 def _warehouse_speed(n_robots: int, sim_seconds: float, seed: int, physics_hz: float = 240.0) -> list[Result]:
@@ -82,21 +87,25 @@ def _warehouse_speed(n_robots: int, sim_seconds: float, seed: int, physics_hz: f
         rng = np.random.default_rng(seed)
         sim.reset(seed)
         decisions = max(1, round(sim_seconds / params.decision_period_s))
+        actions = [rng.integers(0, 3, n_robots) for _ in range(decisions)]
+        commands: list[list[tuple[int, tuple, tuple]]] = []
+        sim.plant.velocity_command_log = commands  # recording is charged to the task's time
         with _timed(task):
-            for _ in range(decisions):
-                sim.step(rng.integers(0, 3, n_robots))
+            for action in actions:
+                sim.step(action)
+        sim.plant.velocity_command_log = None
+        task_end_xy = sim.plant.poses_world()[:, :2]
         simulated_s = decisions * params.decision_period_s
-        control_steps = round(simulated_s * CONTROL_HZ)
+        control_steps = len(commands)
         substeps = sim.plant.substeps_for(1.0 / CONTROL_HZ)
-        v, omega = sim.plant.body_velocities()
-        yaw = sim.plant.poses_world()[:, 2]
-        velocities = [
-            ((float(vi * np.cos(th)), float(vi * np.sin(th)), 0.0), (0.0, 0.0, float(wi)))
-            for vi, wi, th in zip(v, omega, yaw, strict=True)
-        ]
         client, bodies = sim.plant.client, sim.plant.body_ids
+        sim.reset(seed)  # the task's start state again, for the replay
         with _timed(raw):
-            _raw_control_loop(client, bodies, velocities, control_steps, substeps)
+            _raw_control_loop(client, bodies, commands, substeps)
+        replay_end_xy = np.array(
+            [pb.getBasePositionAndOrientation(b, physicsClientId=client)[0][:2] for b in bodies]
+        )
+        replay_error_m = float(np.max(np.hypot(*(replay_end_xy - task_end_xy).T)))
         with _timed(step_only):
             for _ in range(control_steps * substeps):
                 pb.stepSimulation(physicsClientId=client)
@@ -111,6 +120,7 @@ def _warehouse_speed(n_robots: int, sim_seconds: float, seed: int, physics_hz: f
         Result(f"control_steps_per_second_{n}_robots", control_steps / task.wall_s, "steps/s"),
         Result(f"cpu_realtime_factor_{n}_robots_240hz", simulated_s / max(task.cpu_s, 1e-9), "sim s / cpu s"),
         Result(f"cpu_overhead_vs_raw_pybullet_{n}_robots", task.cpu_s / max(raw.cpu_s, 1e-9), "ratio"),
+        Result(f"raw_replay_pose_error_{n}_robots", replay_error_m, "m"),
     ]
 
 

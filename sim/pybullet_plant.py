@@ -21,6 +21,7 @@ tasks, and :meth:`set_dynamics` for the dynamics disruptions.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,7 @@ from typing import Literal
 import numpy as np
 import pybullet as pb
 
-from robocoord.sim.plant import DiffDriveGeometry, RobotReading, unicycle_to_wheels, wheels_to_unicycle
+from robocoord.sim.plant import DiffDriveGeometry, RobotReading, unicycle_to_wheels
 from robocoord.sim.robot import WHEEL_JOINTS, urdf_path
 
 BodyModel = Literal["wheeled", "disc"]
@@ -77,6 +78,24 @@ class _RobotState:
     link_masses_kg: dict[int, tuple[float, tuple[float, ...]]] = field(default_factory=dict)
     inertial_offset_m: np.ndarray = field(default_factory=lambda: np.zeros(3))
     dynamics: DynamicsParams = NOMINAL_DYNAMICS
+
+
+@dataclass
+class _Kinematics:
+    """Planar velocities and acceleration of every robot as of the last step (world frame unless named)."""
+
+    lin_vel_world: np.ndarray  # (N, 2) [m/s]
+    yaw_rate: np.ndarray  # (N,) [rad/s]
+    forward_speed: np.ndarray  # (N,) [m/s, body x]
+    accel_world: np.ndarray  # (N, 2) [m/s^2]
+
+    @classmethod
+    def at_rest(cls, n: int) -> _Kinematics:
+        return cls(np.zeros((n, 2)), np.zeros(n), np.zeros(n), np.zeros((n, 2)))
+
+
+def _wrap(angle_rad: np.ndarray) -> np.ndarray:
+    return (angle_rad + np.pi) % (2 * np.pi) - np.pi
 
 
 def yaw_of_quaternion(q: Sequence[float]) -> float:
@@ -139,16 +158,31 @@ class PyBulletPlant:
         self._inertial_offsets = np.array([r.inertial_offset_m for r in self._robots])
         self._motor_gain = np.ones(n)
         self._any_latency = False
+        self._any_motor_gain = False
         self._any_wind = False
         self._setpoint_rad_s = np.zeros((n, 2))
         self._latency_lines: list[deque[np.ndarray]] = [deque() for _ in range(n)]
         self._pose = np.zeros((n, 3))
-        self._lin_vel_world = np.zeros((n, 2))
-        self._accel_world = np.zeros((n, 2))
-        self._yaw_rate = np.zeros(n)
-        self._forward_speed = np.zeros(n)
+        self._has_inertial_offsets = bool(np.any(self._inertial_offsets[:, :2]))
+        # velocities and IMU acceleration: computed eagerly for wheeled bodies, on demand for discs
+        self._kinematics_now: _Kinematics | None = _Kinematics.at_rest(n)
+        self._last_step: tuple[np.ndarray, float] | None = None  # (pose before the last step, its dt)
+        self._step_before: tuple[np.ndarray, float] | None = None  # same, one step earlier
+        self._pose_rows: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)] * n  # self._pose as tuples
+        self._previous_pose_rows = self._pose_rows  # the rows before the last step
+        # a disc "moved" during the last step when its |dx| + |dy| [m] or |d yaw| [rad] exceeds this;
+        # None: nobody moved (after reset)
+        self._moved_tolerance: float | None = None
+        self._substeps: dict[float, int] = {}  # step(dt_s) -> physics substeps, validated once per dt_s
+        # when a list, each disc control step appends the resetBaseVelocity calls it made as
+        # (body, linear, angular) tuples: the benchmark replays them as its raw PyBullet loop
+        self.velocity_command_log: list[list[tuple[int, tuple, tuple]]] | None = None
         self._wheel_speed_rad_s = np.zeros((n, 2))
         self._disc_wheel_angle = np.zeros((n, 2))
+        # disc encoder angles are integrated lazily: poses (and dts) since the last integration
+        self._wheel_angle_poses: list[np.ndarray] = []
+        self._wheel_angle_dts: list[float] = []
+        self._unit_gains = [1.0] * n
         self.time_s = 0.0
         self.reset()
 
@@ -263,6 +297,8 @@ class PyBulletPlant:
         for line in self._latency_lines:
             line.clear()
         self._disc_wheel_angle[:] = 0.0
+        self._wheel_angle_poses.clear()
+        self._wheel_angle_dts.clear()
         self._wheel_speed_rad_s[:] = 0.0
         self.time_s = 0.0
         self._send_wheel_commands(np.zeros((self.n_robots, 2)))
@@ -285,7 +321,7 @@ class PyBulletPlant:
         self._setpoint_rad_s[:] = cmd
 
     def step(self, dt_s: float) -> None:
-        substeps = self.substeps_for(dt_s)
+        substeps = self._substeps.get(dt_s) or self._substeps.setdefault(dt_s, self.substeps_for(dt_s))
         commands = self._delayed_commands()
         self._send_wheel_commands(commands)
         wind = self._wind_forces()
@@ -306,19 +342,20 @@ class PyBulletPlant:
             angle = np.array([s[0] for s in states])
             speed = np.array([s[1] for s in states])
         else:
-            angle = self._disc_wheel_angle[robot_id].copy()
+            angle = self._wheel_angles()[robot_id].copy()
             v, w = self.body_velocities()
             left, right = unicycle_to_wheels(v[robot_id], w[robot_id], self.geometry)
             speed = np.array([float(left), float(right)])
+        kinematics = self._kinematics()
         yaw = self._pose[robot_id, 2]
         c, s = np.cos(yaw), np.sin(yaw)
-        ax, ay = self._accel_world[robot_id]
+        ax, ay = kinematics.accel_world[robot_id]
         accel_body = np.array([c * ax + s * ay, -s * ax + c * ay])
         return RobotReading(
             time_s=self.time_s,
             wheel_angle_rad=angle,
             wheel_speed_rad_s=speed,
-            yaw_rate_rad_s=float(self._yaw_rate[robot_id]),
+            yaw_rate_rad_s=float(kinematics.yaw_rate[robot_id]),
             accel_body_m_s2=accel_body,
             pose_world=self._pose[robot_id].copy(),
         )
@@ -341,11 +378,12 @@ class PyBulletPlant:
 
         Disc bodies: the mean over the last step (from the pose change); wheeled: instantaneous.
         """
-        return self._forward_speed.copy(), self._yaw_rate.copy()
+        kinematics = self._kinematics()
+        return kinematics.forward_speed.copy(), kinematics.yaw_rate.copy()
 
     def linear_velocities_world(self) -> np.ndarray:
         """(N, 2) planar velocity [m/s, world frame]."""
-        return self._lin_vel_world.copy()
+        return self._kinematics().lin_vel_world.copy()
 
     # ---------------------------------------------------------------- dynamics
     def dynamics(self, robot_id: int) -> DynamicsParams:
@@ -390,6 +428,7 @@ class PyBulletPlant:
             self._motor_gain[i] = params.motor_gain
         # flags keep the per-step hot path free of per-robot Python loops in the nominal case
         self._any_latency = any(r.dynamics.actuation_latency_steps for r in self._robots)
+        self._any_motor_gain = bool(np.any(self._motor_gain != 1.0))
         self._any_wind = any(any(r.dynamics.external_force_n) for r in self._robots)
         if (params.floor_tilt_rad, params.gravity_scale) != self._world_gravity:
             self._set_gravity(params.floor_tilt_rad, params.gravity_scale)
@@ -409,9 +448,10 @@ class PyBulletPlant:
         return position + np.array([c * ox - s * oy, s * ox + c * oy, oz])
 
     def _delayed_commands(self) -> np.ndarray:
-        out = self._setpoint_rad_s.copy()
+        """The (N, 2) setpoints to act on now (read-only: without latency, the setpoint array itself)."""
         if not self._any_latency:
-            return out
+            return self._setpoint_rad_s
+        out = self._setpoint_rad_s.copy()
         for i, robot in enumerate(self._robots):
             latency = robot.dynamics.actuation_latency_steps
             if latency == 0:
@@ -423,35 +463,68 @@ class PyBulletPlant:
         return out
 
     def _send_wheel_commands(self, wheel_speed_rad_s: np.ndarray) -> None:
+        if self.body == "disc":
+            self._send_disc_velocities(wheel_speed_rad_s)
+            return
         limit = self.geometry.max_wheel_speed_rad_s
         cmd = np.minimum(np.maximum(wheel_speed_rad_s, -limit), limit) * self._motor_gain[:, None]
-        if self.body == "wheeled":
-            torque_nm = self._available_torque_nm()
-            for i, robot in enumerate(self._robots):
-                pb.setJointMotorControlArray(
-                    robot.body_id,
-                    robot.wheel_joints,
-                    pb.VELOCITY_CONTROL,
-                    targetVelocities=cmd[i].tolist(),
-                    forces=(torque_nm[i] * robot.dynamics.torque_limit_scale).tolist(),
-                    physicsClientId=self.client,
-                )
-            return
-        v, w = wheels_to_unicycle(cmd[:, 0], cmd[:, 1], self.geometry)
-        yaw = self._pose[:, 2]
-        commanded = (np.abs(v) > 1e-9) | (np.abs(w) > 1e-9)
-        # measured motion, so a robot bumped while parked is stopped again
-        moving = (np.abs(self._lin_vel_world).sum(axis=1) > 1e-6) | (np.abs(self._yaw_rate) > 1e-6)
-        # a robot told to stand still that already stands still is left asleep
-        update = np.flatnonzero(commanded | moving)
-        vx = (v * np.cos(yaw)).tolist()
-        vy = (v * np.sin(yaw)).tolist()
-        wz = w.tolist()
-        bodies = self._body_ids
-        for i in update.tolist():
-            pb.resetBaseVelocity(
-                bodies[i], (vx[i], vy[i], 0.0), (0.0, 0.0, wz[i]), physicsClientId=self.client
+        torque_nm = self._available_torque_nm()
+        for i, robot in enumerate(self._robots):
+            pb.setJointMotorControlArray(
+                robot.body_id,
+                robot.wheel_joints,
+                pb.VELOCITY_CONTROL,
+                targetVelocities=cmd[i].tolist(),
+                forces=(torque_nm[i] * robot.dynamics.torque_limit_scale).tolist(),
+                physicsClientId=self.client,
             )
+
+    def _send_disc_velocities(self, wheel_speed_rad_s: np.ndarray) -> None:
+        """Wheel setpoints -> (clipped to the motor limit, times the motor gain) -> unicycle -> base velocity.
+
+        A robot is sent a velocity when commanded to move or when it did move (a parked robot
+        that got bumped is stopped again); one told to stand still that stands still is left
+        alone, so PyBullet keeps it asleep. The per-robot PyBullet calls need a Python loop
+        anyway, and at the warehouse's small sizes (10 robots) a whole-array numpy op costs about
+        as much as a robot's arithmetic in that loop, so the arithmetic is done there (at 1000
+        robots it is a few per cent of a control step, which physics dominates).
+        """
+        limit, r, track = (
+            self.geometry.max_wheel_speed_rad_s,
+            self.geometry.wheel_radius_m,
+            self.geometry.track_width_m,
+        )
+        half_r = 0.5 * r
+        client, reset_velocity, cos, sin = self.client, pb.resetBaseVelocity, math.cos, math.sin
+        log = self.velocity_command_log
+        sent = [] if log is not None else None
+        gains = self._motor_gain.tolist() if self._any_motor_gain else self._unit_gains
+        # "moved" is the same test as |v_x| + |v_y| > 1e-6 m/s or |yaw rate| > 1e-6 rad/s over the
+        # last step; evaluated only for robots commanded to stand still
+        tol = self._moved_tolerance
+        for body, (left, right), gain, (x, y, yaw), (px, py, pyaw) in zip(
+            self._body_ids,
+            wheel_speed_rad_s.tolist(),
+            gains,
+            self._pose_rows,
+            self._previous_pose_rows,
+            strict=True,
+        ):
+            left = (-limit if left < -limit else limit if left > limit else left) * gain
+            right = (-limit if right < -limit else limit if right > limit else right) * gain
+            v = half_r * (right + left)  # as wheels_to_unicycle
+            w = r * (right - left) / track
+            if (
+                abs(v) > 1e-9
+                or abs(w) > 1e-9
+                or (tol is not None and (abs(x - px) + abs(y - py) > tol or abs(yaw - pyaw) > tol))
+            ):
+                linear, angular = (v * cos(yaw), v * sin(yaw), 0.0), (0.0, 0.0, w)
+                reset_velocity(body, linear, angular, physicsClientId=client)
+                if sent is not None:
+                    sent.append((body, linear, angular))
+        if log is not None:
+            log.append(sent)
 
     def _available_torque_nm(self) -> np.ndarray:
         """(N, 2) DC-motor torque limit: stall torque at rest, falling linearly to zero at the no-load speed.
@@ -478,51 +551,110 @@ class PyBulletPlant:
                 forces.append((robot.body_id, (c * fx + s * fy, -s * fx + c * fy, 0.0)))
         return forces
 
-    def _refresh_state(self, dt_s: float | None) -> None:
-        """Read every base once per control step; conversions are vectorised.
+    def _read_poses(self) -> np.ndarray:
+        """(N, 3) axle-midpoint poses from one getBasePositionAndOrientation per robot (also kept as rows).
 
-        Disc bodies take their velocity from the pose change over the step (one PyBullet call
-        per robot instead of two, which matters at 1000 robots); wheeled bodies read the
-        instantaneous base and wheel velocities, as an IMU and encoders would.
+        Yaw is computed in the loop that makes the PyBullet calls: cheaper than whole-array numpy
+        ops for small swarms.
         """
-        previous_vel = self._lin_vel_world
-        previous_pose = self._pose.copy()
-        client = self.client
-        placements = [pb.getBasePositionAndOrientation(b, physicsClientId=client) for b in self._body_ids]
-        com = np.array([p[0] for p in placements])
-        qx, qy, qz, qw = np.array([p[1] for p in placements]).T
-        yaw = np.arctan2(2.0 * (qw * qz + qx * qy), 1.0 - 2.0 * (qy * qy + qz * qz))
-        c, s = np.cos(yaw), np.sin(yaw)
-        ox, oy = self._inertial_offsets[:, 0], self._inertial_offsets[:, 1]
-        # COM -> axle midpoint (planar part of the inertial offset)
-        self._pose = np.empty((self.n_robots, 3))
-        self._pose[:, 0] = com[:, 0] - (c * ox - s * oy)
-        self._pose[:, 1] = com[:, 1] - (s * ox + c * oy)
-        self._pose[:, 2] = yaw
+        client, get_base, atan2 = self.client, pb.getBasePositionAndOrientation, math.atan2
+        rows: list[tuple[float, float, float]] = []
+        for body in self._body_ids:
+            (x, y, _), (qx, qy, qz, qw) = get_base(body, physicsClientId=client)
+            rows.append((x, y, atan2(2.0 * (qw * qz + qx * qy), 1.0 - 2.0 * (qy * qy + qz * qz))))
+        pose = np.array(rows)
+        if self._has_inertial_offsets:  # COM -> axle midpoint (planar part of the inertial offset)
+            c, s = np.cos(pose[:, 2]), np.sin(pose[:, 2])
+            ox, oy = self._inertial_offsets[:, 0], self._inertial_offsets[:, 1]
+            pose[:, 0] -= c * ox - s * oy
+            pose[:, 1] -= s * ox + c * oy
+            rows = [tuple(r) for r in pose.tolist()]
+        self._previous_pose_rows, self._pose_rows = self._pose_rows, rows
+        return pose
+
+    def _refresh_state(self, dt_s: float | None) -> None:
+        """Read every base once per control step.
+
+        Wheeled bodies read the instantaneous base and wheel velocities, as an IMU and encoders
+        would. Disc bodies take their velocity from the pose change over the step (one PyBullet
+        call per robot instead of two, which matters at 1000 robots); only what the next command
+        needs (the pose, and which robots moved) is computed here, velocities, acceleration and
+        encoder angles when asked for (:meth:`_kinematics`, :meth:`_wheel_angles`), because at
+        10 robots the warehouse's control step is dominated by such small-array numpy work.
+        """
+        previous_pose = self._pose
+        self._pose = self._read_poses()
+        self._moved_tolerance = None if dt_s is None else 1e-6 * dt_s
         if self.body == "wheeled":
-            velocities = [pb.getBaseVelocity(b, physicsClientId=client) for b in self._body_ids]
-            self._lin_vel_world = np.array([v[0][:2] for v in velocities])
-            self._yaw_rate = np.array([v[1][2] for v in velocities])
-            for i, robot in enumerate(self._robots):
-                states = pb.getJointStates(robot.body_id, robot.wheel_joints, physicsClientId=client)
-                self._wheel_speed_rad_s[i] = (states[0][1], states[1][1])
-        elif dt_s is None:
-            self._lin_vel_world = np.zeros((self.n_robots, 2))
-            self._yaw_rate = np.zeros(self.n_robots)
-        else:
-            self._lin_vel_world = (self._pose[:, :2] - previous_pose[:, :2]) / dt_s
-            turned = (self._pose[:, 2] - previous_pose[:, 2] + np.pi) % (2 * np.pi) - np.pi
-            self._yaw_rate = turned / dt_s
-        c, s = np.cos(self._pose[:, 2]), np.sin(self._pose[:, 2])
-        self._forward_speed = self._lin_vel_world[:, 0] * c + self._lin_vel_world[:, 1] * s
-        if dt_s is None:
-            self._accel_world = np.zeros((self.n_robots, 2))
+            self._refresh_wheeled(previous_pose, dt_s)
             return
-        self._accel_world = (self._lin_vel_world - previous_vel) / dt_s
-        if self.body == "disc":
-            left, right = unicycle_to_wheels(self._forward_speed, self._yaw_rate, self.geometry)
-            self._disc_wheel_angle[:, 0] += left * dt_s
-            self._disc_wheel_angle[:, 1] += right * dt_s
+        self._kinematics_now = None
+        if dt_s is None:
+            self._last_step = self._step_before = None
+            self._wheel_angle_poses[:] = [self._pose]
+            self._wheel_angle_dts.clear()
+            return
+        self._step_before, self._last_step = self._last_step, (previous_pose, dt_s)
+        self._wheel_angle_poses.append(self._pose)
+        self._wheel_angle_dts.append(dt_s)
+        if len(self._wheel_angle_dts) >= 240:  # bound the backlog when nobody reads the encoders
+            self._wheel_angles()
+
+    def _refresh_wheeled(self, previous_pose: np.ndarray, dt_s: float | None) -> None:
+        client = self.client
+        previous_vel = self._kinematics().lin_vel_world
+        velocities = [pb.getBaseVelocity(b, physicsClientId=client) for b in self._body_ids]
+        lin_vel = np.array([v[0][:2] for v in velocities])
+        yaw_rate = np.array([v[1][2] for v in velocities])
+        for i, robot in enumerate(self._robots):
+            states = pb.getJointStates(robot.body_id, robot.wheel_joints, physicsClientId=client)
+            self._wheel_speed_rad_s[i] = (states[0][1], states[1][1])
+        c, s = np.cos(self._pose[:, 2]), np.sin(self._pose[:, 2])
+        forward = lin_vel[:, 0] * c + lin_vel[:, 1] * s
+        accel = np.zeros((self.n_robots, 2)) if dt_s is None else (lin_vel - previous_vel) / dt_s
+        self._kinematics_now = _Kinematics(lin_vel, yaw_rate, forward, accel)
+
+    def _kinematics(self) -> _Kinematics:
+        """Velocities and acceleration as of the last step; for discs derived from the last poses."""
+        if self._kinematics_now is not None:
+            return self._kinematics_now
+        n = self.n_robots
+        if self._last_step is None:
+            self._kinematics_now = _Kinematics.at_rest(n)
+            return self._kinematics_now
+        previous_pose, dt_s = self._last_step
+        lin_vel = (self._pose[:, :2] - previous_pose[:, :2]) / dt_s
+        yaw_rate = _wrap(self._pose[:, 2] - previous_pose[:, 2]) / dt_s
+        c, s = np.cos(self._pose[:, 2]), np.sin(self._pose[:, 2])
+        forward = lin_vel[:, 0] * c + lin_vel[:, 1] * s
+        if self._step_before is None:
+            previous_vel = np.zeros((n, 2))
+        else:
+            earlier_pose, earlier_dt_s = self._step_before
+            previous_vel = (previous_pose[:, :2] - earlier_pose[:, :2]) / earlier_dt_s
+        accel = (lin_vel - previous_vel) / dt_s
+        self._kinematics_now = _Kinematics(lin_vel, yaw_rate, forward, accel)
+        return self._kinematics_now
+
+    def _wheel_angles(self) -> np.ndarray:
+        """(N, 2) disc encoder angles: the unicycle wheel speeds of each step, integrated over the steps."""
+        poses, dts = self._wheel_angle_poses, self._wheel_angle_dts
+        if dts:
+            stacked = np.stack(poses)  # (K + 1, N, 3)
+            dt = np.array(dts)[:, None]  # (K, 1)
+            lin_vel = (stacked[1:, :, :2] - stacked[:-1, :, :2]) / dt[:, :, None]
+            yaw_rate = _wrap(stacked[1:, :, 2] - stacked[:-1, :, 2]) / dt
+            yaw = stacked[1:, :, 2]
+            forward = lin_vel[..., 0] * np.cos(yaw) + lin_vel[..., 1] * np.sin(yaw)
+            left, right = unicycle_to_wheels(forward, yaw_rate, self.geometry)
+            # cumsum adds step by step, as the encoders count (a plain sum would pair terms up)
+            increments = np.stack([left * dt, right * dt], axis=-1)  # (K, N, 2)
+            self._disc_wheel_angle = np.cumsum(
+                np.concatenate([self._disc_wheel_angle[None], increments]), axis=0
+            )[-1]
+            poses[:] = [poses[-1]]
+            dts.clear()
+        return self._disc_wheel_angle
 
     def close(self) -> None:
         # once only: PyBullet reuses client ids, so a second disconnect could hit another world

@@ -106,6 +106,11 @@ class WarehouseSim:
         self.control_dt_s = 1.0 / params.control_hz
         self.control_steps_per_decision = round(params.decision_period_s * params.control_hz)
         self._block_sizes = np.bincount(self.layout.block_of)
+        # go-to target of every (action, robot): one fancy-index per decision instead of masked copies
+        self._target_table = np.stack(
+            [self.layout.home_world_m, self.layout.transit_point_world_m, self.layout.work_station_world_m]
+        )
+        self._robot_index = np.arange(n)
         self.task_state = np.zeros(n, dtype=np.int64)
         self.targets_world_m = self.layout.home_world_m.copy()
         self.decisions = 0
@@ -143,11 +148,8 @@ class WarehouseSim:
         return np.where(others > 0, mates_working / np.maximum(others, 1), 0.0)
 
     def targets_for(self, action: np.ndarray) -> np.ndarray:
-        layout = self.layout
-        targets = layout.home_world_m.copy()
-        targets[action == TaskState.TRANSIT] = layout.transit_point_world_m[action == TaskState.TRANSIT]
-        targets[action == TaskState.WORKING] = layout.work_station_world_m[action == TaskState.WORKING]
-        return targets
+        """(N, 2) go-to targets [m, world]: home (Idle), transit point (Transit) or work station (Working)."""
+        return self._target_table[np.asarray(action), self._robot_index]
 
     def control_step(self) -> None:
         """One low-level control period: go-to controller for every robot, then physics."""

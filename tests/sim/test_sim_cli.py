@@ -88,4 +88,7 @@ def test_bench_sim_json_prints_exactly_one_clean_object() -> None:
     assert document["bench"] == "sim"
     values = {r["name"]: r["value"] for r in document["results"]}
     assert REQUIRED_BENCH_RESULTS <= set(values)
-    assert all(isinstance(v, float) and v > 0 for v in values.values())
+    # the raw loop replays the task's PyBullet calls: its pose error is 0 when the replay is exact
+    errors = {k: v for k, v in values.items() if k.startswith("raw_replay_pose_error_")}
+    assert errors and all(isinstance(v, float) and 0 <= v < 1.0 for v in errors.values())
+    assert all(isinstance(v, float) and v > 0 for k, v in values.items() if k not in errors)
