@@ -230,7 +230,11 @@ class DrigmLearner:
                 mask=u.mask,
             )
             loss = losses.td + self.spec.lambda_opt * losses.opt + self.spec.lambda_nopt * losses.nopt
-            metrics.update(loss_td=float(losses.td), loss_opt=float(losses.opt), loss_nopt=float(losses.nopt))
+            metrics.update(
+                loss_td=float(losses.td.detach()),
+                loss_opt=float(losses.opt.detach()),
+                loss_nopt=float(losses.nopt.detach()),
+            )
             q_tot = q_jt_taken
         else:
             q_tot = self.mixer(q_taken, states)
