@@ -230,12 +230,15 @@ class PyBulletPlant:
             physicsClientId=self.client,
         )
         mass = self.geometry.chassis_mass_kg + 2 * self.geometry.wheel_mass_kg
+        # Maximal coordinates: a one-link body is a plain btRigidBody, the same dynamics without the
+        # Featherstone multibody pipeline per body and step (~15 % of a 1000-robot step)
         body_id = pb.createMultiBody(
             mass,
             shape,
             visual,
             basePosition=(float(pose[0]), float(pose[1]), DISC_RADIUS_M),
             baseOrientation=orn,
+            useMaximalCoordinates=True,
             physicsClientId=self.client,
         )
         pb.changeDynamics(
