@@ -77,49 +77,84 @@ def _raw_control_loop(
             pb.getBasePositionAndOrientation(body, physicsClientId=client)
 
 
-def _warehouse_speed(n_robots: int, sim_seconds: float, seed: int, physics_hz: float = 240.0) -> list[Result]:
+def _warehouse_speed(
+    n_robots: int, sim_seconds: float, seed: int, rounds: int = 1, physics_hz: float = 240.0
+) -> list[Result]:
+    """Task, raw replay and step-only loop, timed in ``rounds`` interleaved rounds of ``sim_seconds / rounds``.
+
+    Each round starts the task from its reset state, then replays the round's PyBullet calls from
+    the same state, then steps on alone. Figures are medians over rounds, so a burst of load from
+    other processes spoils one round rather than the comparison.
+    """
     params = WarehouseParams(
         n_robots=n_robots, decision_period_s=1.0, control_hz=CONTROL_HZ, physics_hz=physics_hz
     )
     sim = WarehouseSim(params)
-    task, raw, step_only = _Timing(), _Timing(), _Timing()
+    task, raw, step_only = [], [], []
+    replay_error_m, control_steps = 0.0, 0
+    decisions = max(1, round(sim_seconds / rounds / params.decision_period_s))
+    simulated_s = decisions * params.decision_period_s  # per round
     try:
         rng = np.random.default_rng(seed)
-        sim.reset(seed)
-        decisions = max(1, round(sim_seconds / params.decision_period_s))
-        actions = [rng.integers(0, 3, n_robots) for _ in range(decisions)]
-        commands: list[list[tuple[int, tuple, tuple]]] = []
-        sim.plant.velocity_command_log = commands  # recording is charged to the task's time
-        with _timed(task):
-            for action in actions:
-                sim.step(action)
-        sim.plant.velocity_command_log = None
-        task_end_xy = sim.plant.poses_world()[:, :2]
-        simulated_s = decisions * params.decision_period_s
-        control_steps = len(commands)
         substeps = sim.plant.substeps_for(1.0 / CONTROL_HZ)
         client, bodies = sim.plant.client, sim.plant.body_ids
-        sim.reset(seed)  # the task's start state again, for the replay
-        with _timed(raw):
-            _raw_control_loop(client, bodies, commands, substeps)
-        replay_end_xy = np.array(
-            [pb.getBasePositionAndOrientation(b, physicsClientId=client)[0][:2] for b in bodies]
-        )
-        replay_error_m = float(np.max(np.hypot(*(replay_end_xy - task_end_xy).T)))
-        with _timed(step_only):
-            for _ in range(control_steps * substeps):
-                pb.stepSimulation(physicsClientId=client)
+        for round_index in range(rounds):
+            actions = [rng.integers(0, 3, n_robots) for _ in range(decisions)]
+            commands: list[list[tuple[int, tuple, tuple]]] = []
+            task.append(_Timing())
+            raw.append(_Timing())
+            step_only.append(_Timing())
+            sim.reset(seed + round_index)
+            sim.plant.velocity_command_log = commands  # recording is charged to the task's time
+            with _timed(task[-1]):
+                for action in actions:
+                    sim.step(action)
+            sim.plant.velocity_command_log = None
+            task_end_xy = sim.plant.poses_world()[:, :2]
+            control_steps = len(commands)
+            sim.reset(seed + round_index)  # the task's start state again, for the replay
+            with _timed(raw[-1]):
+                _raw_control_loop(client, bodies, commands, substeps)
+            replay_end_xy = np.array(
+                [pb.getBasePositionAndOrientation(b, physicsClientId=client)[0][:2] for b in bodies]
+            )
+            replay_error_m = max(replay_error_m, float(np.max(np.hypot(*(replay_end_xy - task_end_xy).T))))
+            with _timed(step_only[-1]):
+                for _ in range(control_steps * substeps):
+                    pb.stepSimulation(physicsClientId=client)
     finally:
         sim.close()
+
+    def median(values: list[float]) -> float:
+        return float(np.median(values))
+
+    task_wall = median([t.wall_s for t in task])
+    task_cpu = max(median([t.cpu_s for t in task]), 1e-9)
     n = n_robots
     return [
-        Result(f"realtime_factor_{n}_robots_240hz", simulated_s / task.wall_s, "sim s / wall s"),
-        Result(f"overhead_vs_raw_pybullet_{n}_robots", task.wall_s / raw.wall_s, "ratio"),
-        Result(f"overhead_vs_step_only_{n}_robots", task.wall_s / step_only.wall_s, "ratio"),
-        Result(f"raw_pybullet_realtime_factor_{n}_robots", simulated_s / raw.wall_s, "sim s / wall s"),
-        Result(f"control_steps_per_second_{n}_robots", control_steps / task.wall_s, "steps/s"),
-        Result(f"cpu_realtime_factor_{n}_robots_240hz", simulated_s / max(task.cpu_s, 1e-9), "sim s / cpu s"),
-        Result(f"cpu_overhead_vs_raw_pybullet_{n}_robots", task.cpu_s / max(raw.cpu_s, 1e-9), "ratio"),
+        Result(f"realtime_factor_{n}_robots_240hz", simulated_s / task_wall, "sim s / wall s"),
+        Result(
+            f"overhead_vs_raw_pybullet_{n}_robots",
+            median([t.wall_s / r.wall_s for t, r in zip(task, raw, strict=True)]),
+            "ratio",
+        ),
+        Result(
+            f"overhead_vs_step_only_{n}_robots",
+            median([t.wall_s / s.wall_s for t, s in zip(task, step_only, strict=True)]),
+            "ratio",
+        ),
+        Result(
+            f"raw_pybullet_realtime_factor_{n}_robots",
+            simulated_s / median([r.wall_s for r in raw]),
+            "sim s / wall s",
+        ),
+        Result(f"control_steps_per_second_{n}_robots", control_steps / task_wall, "steps/s"),
+        Result(f"cpu_realtime_factor_{n}_robots_240hz", simulated_s / task_cpu, "sim s / cpu s"),
+        Result(
+            f"cpu_overhead_vs_raw_pybullet_{n}_robots",
+            median([t.cpu_s / max(r.cpu_s, 1e-9) for t, r in zip(task, raw, strict=True)]),
+            "ratio",
+        ),
         Result(f"raw_replay_pose_error_{n}_robots", replay_error_m, "m"),
     ]
 
@@ -159,13 +194,14 @@ def run_bench(
 ) -> list[Result]:
     """All sim benchmark results; ``quick`` shortens every timed window (for smoke tests, not for figures)."""
     scale = 0.25 if quick else 1.0
-    plan = [(10, 20.0), (100, 10.0), (1000, 4.0)]
+    plan = [(10, 20.0, 10), (100, 10.0, 5), (1000, 4.0, 4)]  # robots, simulated seconds, rounds
     results: list[Result] = []
-    for n_robots, seconds in plan:
+    for n_robots, seconds, rounds in plan:
         if progress is not None:
             progress(f"warehouse, {n_robots} robots")
         window = max(1.0, seconds * scale)
-        rows = _warehouse_speed(n_robots, window, seed)
+        rounds = min(rounds, int(window))  # whole decisions (1 s) per round
+        rows = _warehouse_speed(n_robots, window, seed, rounds)
         results += rows
         if n_robots == 1000:
             results.append(
@@ -173,7 +209,7 @@ def run_bench(
             )
             # the disc swarm's discrete outcomes barely depend on the physics rate; show the trade-off
             for physics_hz in () if quick else (120.0, 60.0):
-                coarse = _warehouse_speed(n_robots, window, seed, physics_hz=physics_hz)
+                coarse = _warehouse_speed(n_robots, window, seed, rounds, physics_hz=physics_hz)
                 tag = f"1000_robots_20hz_physics_{physics_hz:.0f}hz"
                 results.append(
                     Result(f"sim_seconds_per_wall_second_{tag}", coarse[0].value, "sim s / wall s")

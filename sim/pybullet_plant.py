@@ -162,13 +162,14 @@ class PyBulletPlant:
         self._any_wind = False
         self._setpoint_rad_s = np.zeros((n, 2))
         self._latency_lines: list[deque[np.ndarray]] = [deque() for _ in range(n)]
-        self._pose = np.zeros((n, 3))
+        self._pose_array: np.ndarray | None = None  # self._pose, built from the rows when first needed
         self._has_inertial_offsets = bool(np.any(self._inertial_offsets[:, :2]))
         # velocities and IMU acceleration: computed eagerly for wheeled bodies, on demand for discs
         self._kinematics_now: _Kinematics | None = _Kinematics.at_rest(n)
-        self._last_step: tuple[np.ndarray, float] | None = None  # (pose before the last step, its dt)
-        self._step_before: tuple[np.ndarray, float] | None = None  # same, one step earlier
-        self._pose_rows: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)] * n  # self._pose as tuples
+        self._last_step: tuple[list, float] | None = None  # (pose rows before the last step, its dt)
+        self._step_before: tuple[list, float] | None = None  # same, one step earlier
+        # the poses as (x, y, yaw) tuples: what the per-robot loops use, and what a disc step keeps
+        self._pose_rows: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)] * n
         self._previous_pose_rows = self._pose_rows  # the rows before the last step
         # a disc "moved" during the last step when its |dx| + |dy| [m] or |d yaw| [rad] exceeds this;
         # None: nobody moved (after reset)
@@ -180,7 +181,7 @@ class PyBulletPlant:
         self._wheel_speed_rad_s = np.zeros((n, 2))
         self._disc_wheel_angle = np.zeros((n, 2))
         # disc encoder angles are integrated lazily: poses (and dts) since the last integration
-        self._wheel_angle_poses: list[np.ndarray] = []
+        self._wheel_angle_poses: list[list[tuple[float, float, float]]] = []
         self._wheel_angle_dts: list[float] = []
         self._unit_gains = [1.0] * n
         self.time_s = 0.0
@@ -372,6 +373,17 @@ class PyBulletPlant:
             )
         return substeps
 
+    @property
+    def _pose(self) -> np.ndarray:
+        """(N, 3) poses as of the last step (shared: do not modify)."""
+        if self._pose_array is None:
+            self._pose_array = np.array(self._pose_rows, dtype=float).reshape(-1, 3)
+        return self._pose_array
+
+    def pose_rows(self) -> list[tuple[float, float, float]]:
+        """:meth:`poses_world` as a list of (x, y, yaw) tuples: no array is built (cheap for small swarms)."""
+        return list(self._pose_rows)
+
     def poses_world(self) -> np.ndarray:
         """(N, 3): x [m], y [m], yaw [rad] of each robot's axle midpoint, world frame, as of the last step."""
         return self._pose.copy()
@@ -554,7 +566,7 @@ class PyBulletPlant:
                 forces.append((robot.body_id, (c * fx + s * fy, -s * fx + c * fy, 0.0)))
         return forces
 
-    def _read_poses(self) -> np.ndarray:
+    def _read_poses(self) -> None:
         """(N, 3) axle-midpoint poses from one getBasePositionAndOrientation per robot (also kept as rows).
 
         Yaw is computed in the loop that makes the PyBullet calls: cheaper than whole-array numpy
@@ -565,15 +577,15 @@ class PyBulletPlant:
         for body in self._body_ids:
             (x, y, _), (qx, qy, qz, qw) = get_base(body, physicsClientId=client)
             rows.append((x, y, atan2(2.0 * (qw * qz + qx * qy), 1.0 - 2.0 * (qy * qy + qz * qz))))
-        pose = np.array(rows)
+        pose = None
         if self._has_inertial_offsets:  # COM -> axle midpoint (planar part of the inertial offset)
+            pose = np.array(rows)
             c, s = np.cos(pose[:, 2]), np.sin(pose[:, 2])
             ox, oy = self._inertial_offsets[:, 0], self._inertial_offsets[:, 1]
             pose[:, 0] -= c * ox - s * oy
             pose[:, 1] -= s * ox + c * oy
             rows = [tuple(r) for r in pose.tolist()]
-        self._previous_pose_rows, self._pose_rows = self._pose_rows, rows
-        return pose
+        self._previous_pose_rows, self._pose_rows, self._pose_array = self._pose_rows, rows, pose
 
     def _refresh_state(self, dt_s: float | None) -> None:
         """Read every base once per control step.
@@ -585,25 +597,24 @@ class PyBulletPlant:
         encoder angles when asked for (:meth:`_kinematics`, :meth:`_wheel_angles`), because at
         10 robots the warehouse's control step is dominated by such small-array numpy work.
         """
-        previous_pose = self._pose
-        self._pose = self._read_poses()
+        self._read_poses()
         self._moved_tolerance = None if dt_s is None else 1e-6 * dt_s
         if self.body == "wheeled":
-            self._refresh_wheeled(previous_pose, dt_s)
+            self._refresh_wheeled(dt_s)
             return
         self._kinematics_now = None
         if dt_s is None:
             self._last_step = self._step_before = None
-            self._wheel_angle_poses[:] = [self._pose]
+            self._wheel_angle_poses[:] = [self._pose_rows]
             self._wheel_angle_dts.clear()
             return
-        self._step_before, self._last_step = self._last_step, (previous_pose, dt_s)
-        self._wheel_angle_poses.append(self._pose)
+        self._step_before, self._last_step = self._last_step, (self._previous_pose_rows, dt_s)
+        self._wheel_angle_poses.append(self._pose_rows)
         self._wheel_angle_dts.append(dt_s)
         if len(self._wheel_angle_dts) >= 240:  # bound the backlog when nobody reads the encoders
             self._wheel_angles()
 
-    def _refresh_wheeled(self, previous_pose: np.ndarray, dt_s: float | None) -> None:
+    def _refresh_wheeled(self, dt_s: float | None) -> None:
         client = self.client
         previous_vel = self._kinematics().lin_vel_world
         velocities = [pb.getBaseVelocity(b, physicsClientId=client) for b in self._body_ids]
@@ -625,7 +636,8 @@ class PyBulletPlant:
         if self._last_step is None:
             self._kinematics_now = _Kinematics.at_rest(n)
             return self._kinematics_now
-        previous_pose, dt_s = self._last_step
+        previous_rows, dt_s = self._last_step
+        previous_pose = np.array(previous_rows, dtype=float).reshape(-1, 3)
         lin_vel = (self._pose[:, :2] - previous_pose[:, :2]) / dt_s
         yaw_rate = _wrap(self._pose[:, 2] - previous_pose[:, 2]) / dt_s
         c, s = np.cos(self._pose[:, 2]), np.sin(self._pose[:, 2])
@@ -633,7 +645,8 @@ class PyBulletPlant:
         if self._step_before is None:
             previous_vel = np.zeros((n, 2))
         else:
-            earlier_pose, earlier_dt_s = self._step_before
+            earlier_rows, earlier_dt_s = self._step_before
+            earlier_pose = np.array(earlier_rows, dtype=float).reshape(-1, 3)
             previous_vel = (previous_pose[:, :2] - earlier_pose[:, :2]) / earlier_dt_s
         accel = (lin_vel - previous_vel) / dt_s
         self._kinematics_now = _Kinematics(lin_vel, yaw_rate, forward, accel)
@@ -643,7 +656,7 @@ class PyBulletPlant:
         """(N, 2) disc encoder angles: the unicycle wheel speeds of each step, integrated over the steps."""
         poses, dts = self._wheel_angle_poses, self._wheel_angle_dts
         if dts:
-            stacked = np.stack(poses)  # (K + 1, N, 3)
+            stacked = np.array(poses, dtype=float).reshape(len(poses), -1, 3)  # (K + 1, N, 3)
             dt = np.array(dts)[:, None]  # (K, 1)
             lin_vel = (stacked[1:, :, :2] - stacked[:-1, :, :2]) / dt[:, :, None]
             yaw_rate = _wrap(stacked[1:, :, 2] - stacked[:-1, :, 2]) / dt

@@ -10,6 +10,7 @@ warehouse control step.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,15 +61,19 @@ SCALAR_MAX_ROBOTS = 64
 
 
 def go_to_wheels(
-    poses_world: np.ndarray,
+    poses_world: np.ndarray | Sequence[Sequence[float]],
     targets_world: np.ndarray,
     geometry: DiffDriveGeometry,
     gains: GoToGains = GoToGains(),
 ) -> np.ndarray:
-    """(N, 2) (left, right) wheel speeds [rad/s], scaled down together so neither exceeds the motor limit."""
+    """(N, 2) (left, right) wheel speeds [rad/s], scaled down together so neither exceeds the motor limit.
+
+    ``poses_world`` may also be a list of (x, y, yaw) rows (``PyBulletPlant.pose_rows()``), which
+    spares a small swarm the array round trip.
+    """
     if len(poses_world) <= SCALAR_MAX_ROBOTS:
         return _go_to_wheels_loop(poses_world, targets_world, geometry, gains)
-    v, omega = go_to_unicycle(poses_world, targets_world, gains)
+    v, omega = go_to_unicycle(np.asarray(poses_world, dtype=float), targets_world, gains)
     left, right = unicycle_to_wheels(v, omega, geometry)
     peak = np.maximum(np.maximum(np.abs(left), np.abs(right)), 1e-12)
     scale = np.minimum(1.0, geometry.max_wheel_speed_rad_s / peak)
@@ -78,7 +83,10 @@ def go_to_wheels(
 
 
 def _go_to_wheels_loop(
-    poses_world: np.ndarray, targets_world: np.ndarray, geometry: DiffDriveGeometry, gains: GoToGains
+    poses_world: np.ndarray | Sequence[Sequence[float]],
+    targets_world: np.ndarray,
+    geometry: DiffDriveGeometry,
+    gains: GoToGains,
 ) -> np.ndarray:
     """:func:`go_to_wheels` robot by robot in plain Python (the law of :func:`go_to_unicycle`, same order).
 
@@ -97,7 +105,8 @@ def _go_to_wheels_loop(
     )
     atan2, cos, hypot, pi, two_pi = math.atan2, math.cos, math.hypot, math.pi, 2 * math.pi
     wheels = []
-    for (x, y, yaw), (target_x, target_y) in zip(poses_world.tolist(), targets_world.tolist(), strict=True):
+    poses = poses_world.tolist() if isinstance(poses_world, np.ndarray) else poses_world
+    for (x, y, yaw), (target_x, target_y) in zip(poses, np.asarray(targets_world).tolist(), strict=True):
         dx, dy = target_x - x, target_y - y
         distance_m = hypot(dx, dy)
         if distance_m < tolerance:

@@ -153,7 +153,7 @@ class WarehouseSim:
 
     def control_step(self) -> None:
         """One low-level control period: go-to controller for every robot, then physics."""
-        wheels = go_to_wheels(self.plant.poses_world(), self.targets_world_m, self.geometry, self.gains)
+        wheels = go_to_wheels(self.plant.pose_rows(), self.targets_world_m, self.geometry, self.gains)
         self.plant.apply_all(wheels)
         self.plant.step(self.control_dt_s)
 

@@ -26,4 +26,22 @@ def test_small_swarm_go_to_loop_matches_the_vectorised_law() -> None:
             fast = goto.go_to_wheels(poses, targets, geometry, gains)
             assert fast.shape == (n, 2)
             np.testing.assert_allclose(fast, _numpy_go_to_wheels(poses, targets, geometry, gains), atol=1e-12)
+            rows = [tuple(row) for row in poses.tolist()]  # PyBulletPlant.pose_rows() form
+            np.testing.assert_array_equal(goto.go_to_wheels(rows, targets, geometry, gains), fast)
     assert goto.go_to_wheels(np.zeros((0, 3)), np.zeros((0, 2)), geometry).shape == (0, 2)
+
+
+def test_disc_plant_pose_rows_match_poses_world() -> None:
+    from robocoord.sim.pybullet_plant import PyBulletPlant
+
+    start = np.array([[0.0, 0.0, 0.3], [1.0, 0.0, -2.0], [0.0, 1.0, 3.0]])
+    plant = PyBulletPlant(start, body="disc")
+    try:
+        plant.apply_all(np.array([[10.0, 12.0], [0.0, 0.0], [-5.0, 5.0]]))
+        for _ in range(5):
+            plant.step(0.05)
+            np.testing.assert_array_equal(np.array(plant.pose_rows()), plant.poses_world())
+        speed, _ = plant.body_velocities()
+        assert speed[0] > 0.3 and speed[1] == 0.0
+    finally:
+        plant.close()
