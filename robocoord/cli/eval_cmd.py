@@ -47,16 +47,24 @@ def eval_artifact(
         evaluate = getattr(importlib.import_module(module_name), func_name)
     except ModuleNotFoundError:
         raise fail(f"{artifact}: the {contract.family} evaluator is not installed ({module_name})") from None
+    from robocoord.config import ConfigError
+
     with json_stdout(json_out) as out:
-        metrics = evaluate(
-            artifact=artifact,
-            task=task,
-            robots=robots,
-            disruptions=disruptions,
-            episodes=episodes,
-            seed=seed,
-            seconds=seconds,
-        )
+        try:
+            metrics = evaluate(
+                artifact=artifact,
+                task=task,
+                robots=robots,
+                disruptions=disruptions,
+                episodes=episodes,
+                seed=seed,
+                seconds=seconds,
+            )
+        except ConfigError as err:  # a disruptions file that does not validate
+            raise fail(err.lines) from None
+        except ValueError as err:  # evaluators reject arguments that do not fit the artifact this way
+            message = str(err)
+            raise fail(message if message.startswith(str(artifact)) else f"{artifact}: {message}") from None
         document = {key: metrics.get(key) for key in EVAL_KEYS}
         document.update({k: v for k, v in metrics.items() if k not in document})
         if json_out:
