@@ -1,18 +1,24 @@
 """SerialLink: the host end of one robot's serial line.
 
-A reader thread owns the port: it decodes frames, answers pending requests, keeps
-the latest telemetry and a bounded telemetry queue, and reopens the port with
-exponential backoff when it disappears (USB unplug, pty closed). A heartbeat thread
-feeds the firmware watchdog and decides link up/down from the age of the last valid
-frame. Any pyserial port name or URL works (``/dev/ttyUSB0``, ``loop://``,
-``socket://host:port``).
+All links of a process share one I/O thread (:mod:`robocoord.firmware_bridge.io_loop`):
+a selector over every port's file descriptor reads and decodes frames, answers pending
+requests, keeps the latest telemetry and a bounded telemetry queue; timers on the same
+loop send heartbeats (feeding the firmware watchdog), decide link up/down from the age of
+the last valid frame, and reopen a port that disappeared (USB unplug, pty closed) with
+exponential backoff. Sends are non-blocking ``os.write`` calls on the caller's thread.
 
-Thread safety: every public method may be called from any thread.
+Any pyserial port name or URL works (``/dev/ttyUSB0``, ``loop://``, ``socket://host:port``);
+ports pyserial does not open as a plain posix file descriptor (URL transports) get a
+reader thread of their own and blocking pyserial writes, as before.
+
+Thread safety: every public method may be called from any thread. ``request()`` (and
+``hello``/``estop``/...) must not be called from the link's own callbacks.
 """
 
 from __future__ import annotations
 
 import collections
+import os
 import queue
 import threading
 import time
@@ -21,8 +27,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import serial
+import serial.serialposix
 
 from robocoord.firmware_bridge.codec import Frame, FrameDecoder, encode, spec_for
+from robocoord.firmware_bridge.io_loop import IoLoop, Timer
 from robocoord.firmware_bridge.protocol_tables import (
     BROADCAST_ROBOT_ID,
     PROTOCOL_VERSION,
@@ -108,7 +116,7 @@ class _Pending:
 
 
 class SerialLink:
-    """Host side of one robot link. ``open()`` starts the threads; use as a context manager."""
+    """Host side of one robot link. ``open()`` joins the I/O loop; use as a context manager."""
 
     def __init__(
         self,
@@ -147,10 +155,20 @@ class SerialLink:
         self.telemetry: queue.Queue[Telemetry] = queue.Queue(maxsize=telemetry_queue_size)
 
         self._serial: serial.SerialBase | None = None
+        self._fd: int | None = None  # the port's fd when the I/O loop selects on it
+        # Held for seq + encode + one non-blocking write, and to swap the port: a send never
+        # writes to a descriptor that was closed (and maybe reused) under it.
         self._write_lock = threading.Lock()
+        self._tx_resync = False  # a partial write broke a frame: start the next one with a delimiter
         self._state_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._opened = False
+        self._closing = False
+        self._io: IoLoop | None = None
+        self._tick_timer: Timer | None = None
+        self._reopen_timer: Timer | None = None
+        self._backoff_s = reconnect_min_s
+        self._next_beat = 0.0
+        self._rx_thread: threading.Thread | None = None  # URL transports without a plain fd only
         self._decoder = FrameDecoder()
         self._seq = 0
         self._latest: Telemetry | None = None
@@ -184,28 +202,32 @@ class SerialLink:
     # ------------------------------------------------------------------ lifecycle
 
     def open(self, wait_s: float | None = None) -> SerialLink:
-        """Start the reader and heartbeat threads. With ``wait_s``, block until the link is up."""
-        if self._threads:
-            return self
-        self._stop.clear()
-        # First attempt here, so a present port is usable as soon as open() returns; the reader
-        # thread keeps retrying (with backoff) if it is not there yet.
-        self._open_port()
-        for target, name in ((self._reader, "rx"), (self._heartbeat, "heartbeat")):
-            thread = threading.Thread(target=target, name=f"serial-link-{self.robot_id}-{name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        """Join the I/O loop and open the port. With ``wait_s``, block until the link is up."""
+        if not self._opened:
+            self._opened = True
+            self._closing = False
+            self._backoff_s = self.reconnect_min_s
+            io = self._io = IoLoop.shared()
+            # First attempt now, so a present port is usable as soon as open() returns; the loop
+            # keeps retrying (with backoff) if it is not there yet.
+            io.run_in_loop(self._start_in_loop)
         if wait_s is not None and not self.wait_link(True, wait_s):
             detail = f": {self._last_error}" if self._last_error else ""
             raise LinkTimeout(f"robot {self.robot_id} on {self.port}: link not up after {wait_s} s{detail}")
         return self
 
     def close(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
+        if not self._opened:
+            return
+        self._closing = True
+        io = self._io
+        if io is not None:
+            io.run_in_loop(self._stop_in_loop)
+        thread, self._rx_thread = self._rx_thread, None
+        if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2.0)
-        self._threads.clear()
         self._close_port()
+        self._opened = False
 
     def __enter__(self) -> SerialLink:
         return self.open()
@@ -222,7 +244,7 @@ class SerialLink:
     def _send(self, message: Message, before_write: Callable[[int], None] | None = None) -> int | None:
         with self._write_lock:
             seq = self._seq
-            self._seq = (self._seq + 1) & 0xFFFF
+            self._seq = (seq + 1) & 0xFFFF
             frame = encode(message, self.robot_id, seq, version=self.protocol_version)
             port = self._serial
             if port is None:
@@ -231,20 +253,44 @@ class SerialLink:
             if before_write is not None:
                 before_write(seq)  # registered before the reply can possibly arrive
             sent_at = time.monotonic()
-            try:
-                port.write(frame)
-            except (serial.SerialException, OSError):
-                # The reader thread notices the dead port and reconnects.
-                self._counts["tx_dropped"] += 1
+            if not self._write_locked(port, frame):
                 return None
             self._counts["frames_out"] += 1
-            self._counts["bytes_out"] += len(frame)
         if self._link_up:  # RTT describes a live link; replies to frames sent into an outage would not
             if isinstance(message, WheelCommand | VelocityCommand):
                 self._remember_probe(("cmd", seq), sent_at)
             elif isinstance(message, Heartbeat):
                 self._remember_probe(("hb", seq), sent_at)
         return seq
+
+    def _write_locked(self, port: serial.SerialBase, data: bytes) -> bool:
+        """One write with ``_write_lock`` held; False (counted in tx_dropped) when it did not go out whole."""
+        fd = self._fd
+        if fd is None:
+            try:
+                port.write(data)
+            except (serial.SerialException, OSError):
+                # The reader notices the dead port and reconnects.
+                self._counts["tx_dropped"] += 1
+                return False
+            self._counts["bytes_out"] += len(data)
+            return True
+        if self._tx_resync:
+            data = b"\x00" + data
+        try:
+            # Non-blocking: a full output buffer (frozen peer) refuses the frame instead of stalling
+            # the caller; a vanished port shows up on the read side, which reconnects.
+            written = os.write(fd, data)
+        except OSError:
+            self._counts["tx_dropped"] += 1
+            return False
+        self._tx_resync = False
+        self._counts["bytes_out"] += written
+        if written < len(data):
+            self._tx_resync = True  # the firmware drops the torn frame at the next delimiter
+            self._counts["tx_dropped"] += 1
+            return False
+        return True
 
     def send_wheels(self, left_rad_s: float, right_rad_s: float) -> int | None:
         """Wheel speed setpoints [rad/s]; out-of-range values raise ValueError before anything is sent."""
@@ -263,6 +309,10 @@ class SerialLink:
                 self._hello_pending = pending
             self._pending[(msg_id, seq)] = pending
 
+        if self._io is not None and self._io.in_loop():
+            raise LinkError(
+                f"robot {self.robot_id}: request() from a link callback would block the I/O loop; use send()"
+            )
         seq = self._send(message, register)
         if seq is None:
             raise LinkError(f"robot {self.robot_id} on {self.port}: port not open ({self._last_error})")
@@ -386,7 +436,22 @@ class SerialLink:
                 firmware=dict(self._firmware),
             )
 
-    # ------------------------------------------------------------------ threads
+    # ------------------------------------------------------------------ port and timers (I/O loop)
+
+    def _start_in_loop(self) -> None:
+        io = self._io
+        assert io is not None
+        if not self._open_port():
+            self._schedule_reopen()
+        self._next_beat = time.monotonic()
+        self._tick_timer = io.call_later(self.heartbeat_period_s / 4, self._tick)
+
+    def _stop_in_loop(self) -> None:
+        for timer in (self._tick_timer, self._reopen_timer):
+            if timer is not None:
+                timer.cancel()
+        self._tick_timer = self._reopen_timer = None
+        self._close_port()
 
     def _open_port(self) -> bool:
         try:
@@ -400,12 +465,29 @@ class SerialLink:
                 set_low_latency(True)  # FTDI/CDC: no 16 ms latency timer batching
             except (OSError, ValueError, serial.SerialException):
                 pass  # ptys and some adapters have no such setting
+        # A plain posix port is served by the I/O loop's selector and written with os.write;
+        # URL transports (loop://, socket://, ...) keep pyserial's own read/write.
+        fd = port.fd if type(port) is serial.serialposix.Serial else None
+        if fd is not None:
+            os.set_blocking(fd, False)
+        self._decoder.reset()
         with self._write_lock:
             self._serial = port
-        self._decoder.reset()
+            self._fd = fd
+            self._tx_resync = False
         if self._counts["opens"] > 0:
             self._counts["reconnects"] += 1
         self._counts["opens"] += 1
+        io = self._io
+        assert io is not None
+        if fd is not None:
+            io.add_reader(fd, lambda: self._on_readable(port, fd))
+        else:
+            thread = threading.Thread(
+                target=self._reader, args=(port,), name=f"serial-link-{self.robot_id}-rx", daemon=True
+            )
+            self._rx_thread = thread
+            thread.start()
         # A leading delimiter ends whatever half frame the firmware may be holding.
         self._write_raw(b"\x00")
         if self.handshake:
@@ -415,10 +497,7 @@ class SerialLink:
     def _write_raw(self, data: bytes) -> None:
         with self._write_lock:
             if self._serial is not None:
-                try:
-                    self._serial.write(data)
-                except (serial.SerialException, OSError):
-                    pass
+                self._write_locked(self._serial, data)
 
     def _send_hello_async(self) -> None:
         self._send(
@@ -432,6 +511,9 @@ class SerialLink:
     def _close_port(self) -> None:
         with self._write_lock:
             port, self._serial = self._serial, None
+            fd, self._fd = self._fd, None
+        if fd is not None and self._io is not None:
+            self._io.remove_reader(fd)  # before the close: the number may be reused at once
         if port is not None:
             try:
                 port.close()
@@ -441,41 +523,75 @@ class SerialLink:
             self._handshake_ok = False  # whatever answers after a reopen must say Hello again
         self._set_link(False)
 
-    def _reader(self) -> None:
-        backoff_s = self.reconnect_min_s
-        while not self._stop.is_set():
-            port = self._serial
-            if port is None:
-                if self._open_port():
-                    backoff_s = self.reconnect_min_s
-                else:
-                    self._stop.wait(backoff_s)
-                    backoff_s = min(2.0 * backoff_s, self.reconnect_max_s)
-                continue
+    def _port_lost(self, port: serial.SerialBase, error: str) -> None:
+        """On the loop: the port failed (read error, EOF). Close it and start reconnecting."""
+        if port is not self._serial or self._closing:
+            return  # already replaced or closing
+        self._last_error = f"{self.port}: {error}"
+        self._close_port()
+        self._backoff_s = self.reconnect_min_s
+        self._reopen()  # at once, then with backoff
+
+    def _schedule_reopen(self) -> None:
+        io = self._io
+        assert io is not None
+        self._reopen_timer = io.call_later(self._backoff_s, self._reopen)
+        self._backoff_s = min(2.0 * self._backoff_s, self.reconnect_max_s)
+
+    def _reopen(self) -> None:
+        self._reopen_timer = None
+        if self._closing or self._serial is not None:
+            return
+        if self._open_port():
+            self._backoff_s = self.reconnect_min_s
+        else:
+            self._schedule_reopen()
+
+    def _on_readable(self, port: serial.SerialBase, fd: int) -> None:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError as err:  # EIO: the pty's other end closed, the USB adapter went away
+            self._port_lost(port, str(err))
+            return
+        if not data:
+            self._port_lost(port, "device reports readiness to read but returned no data (disconnected?)")
+            return
+        self._counts["bytes_in"] += len(data)
+        for frame in self._decoder.feed(data):
+            self._handle(frame)
+
+    def _reader(self, port: serial.SerialBase) -> None:
+        """Reader thread of a URL transport without a plain fd: pyserial reads with a short timeout."""
+        while not self._closing and port is self._serial:
             try:
-                data = port.read(port.in_waiting or 1)
-            except (serial.SerialException, OSError, TypeError) as err:
-                # TypeError: pyserial's posix read can trip over a fd closed under it.
-                self._last_error = f"{self.port}: {err}"
-                self._close_port()
-                continue
+                data = port.read(port.in_waiting or 1)  # type: ignore[union-attr]
+            except (serial.SerialException, OSError, TypeError, AttributeError) as err:
+                # TypeError/AttributeError: pyserial's read can trip over a port closed under it.
+                io = self._io
+                if io is not None:
+                    io.call_soon(lambda err=err: self._port_lost(port, str(err)))
+                return
             if data:
                 self._counts["bytes_in"] += len(data)
                 for frame in self._decoder.feed(data):
                     self._handle(frame)
 
-    def _heartbeat(self) -> None:
-        next_beat = time.monotonic()
-        while not self._stop.wait(self.heartbeat_period_s / 4):
-            now = time.monotonic()
-            if now >= next_beat:
-                next_beat = now + self.heartbeat_period_s
-                if self._serial is not None:
-                    self.send(Heartbeat(time_ms=int(now * 1000) & 0xFFFFFFFF, fault_flags=0, echo_seq=0))
-            with self._state_lock:
-                last_rx = self._last_rx
-            fresh = last_rx is not None and now - last_rx < self.link_timeout_s
-            self._set_link(fresh and self._serial is not None)
+    def _tick(self) -> None:
+        """Every quarter heartbeat period on the loop: heartbeat when due, link up/down from frame age."""
+        now = time.monotonic()
+        io = self._io
+        if self._closing or io is None:
+            return
+        self._tick_timer = io.call_at(now + self.heartbeat_period_s / 4, self._tick)
+        if now >= self._next_beat:
+            self._next_beat = now + self.heartbeat_period_s
+            if self._serial is not None:
+                self.send(Heartbeat(time_ms=int(now * 1000) & 0xFFFFFFFF, fault_flags=0, echo_seq=0))
+        last_rx = self._last_rx
+        fresh = last_rx is not None and now - last_rx < self.link_timeout_s
+        self._set_link(fresh and self._serial is not None)
 
     def _set_link(self, up: bool) -> None:
         with self._link_cond:
@@ -503,8 +619,7 @@ class SerialLink:
         if message is None:
             return  # unknown type: counted by the decoder
         self._counts["frames_in"] += 1
-        with self._state_lock:
-            self._last_rx = now
+        self._last_rx = now  # one reference store: readers need no lock
         if not self._link_up and self._serial is not None:
             self._set_link(True)
         if isinstance(message, Telemetry):
