@@ -2,7 +2,9 @@
 
 For N in (10, 100, 1000) robots the warehouse task runs with random actions (seeded)
 at 20 Hz control / 240 Hz physics and is timed, world construction excluded. Then, in
-the *same* world and run, two raw PyBullet loops simulate the same time span:
+the *same* world and run, two raw PyBullet loops simulate the same time span. Task and
+loops are timed in turn, several times over (7, 3 and 2 repeats for N = 10, 100, 1000, each
+the same seeded episode from reset); each figure is the median over repeats.
 
 * the *raw control loop* — the task's own PyBullet calls replayed from a list, with no
   controller or bookkeeping: back at the task's start state, each control step makes the
@@ -78,13 +80,14 @@ def _raw_control_loop(
 
 
 def _warehouse_speed(
-    n_robots: int, sim_seconds: float, seed: int, rounds: int = 1, physics_hz: float = 240.0
+    n_robots: int, sim_seconds: float, seed: int, repeats: int = 1, physics_hz: float = 240.0
 ) -> list[Result]:
-    """Task, raw replay and step-only loop, timed in ``rounds`` interleaved rounds of ``sim_seconds / rounds``.
+    """Task, raw replay and step-only loop over ``sim_seconds``, each timed ``repeats`` times, interleaved.
 
-    Each round starts the task from its reset state, then replays the round's PyBullet calls from
-    the same state, then steps on alone. Figures are medians over rounds, so a burst of load from
-    other processes spoils one round rather than the comparison.
+    Every repeat runs the same seeded episode from reset: the task (continuous, so crowding
+    builds up as it would), then from reset again the replay of its PyBullet calls, then
+    stepping on alone. Figures are medians over repeats, so a burst of load from other
+    processes spoils one repeat rather than the comparison.
     """
     params = WarehouseParams(
         n_robots=n_robots, decision_period_s=1.0, control_hz=CONTROL_HZ, physics_hz=physics_hz
@@ -92,19 +95,19 @@ def _warehouse_speed(
     sim = WarehouseSim(params)
     task, raw, step_only = [], [], []
     replay_error_m, control_steps = 0.0, 0
-    decisions = max(1, round(sim_seconds / rounds / params.decision_period_s))
-    simulated_s = decisions * params.decision_period_s  # per round
+    decisions = max(1, round(sim_seconds / params.decision_period_s))
+    simulated_s = decisions * params.decision_period_s
     try:
-        rng = np.random.default_rng(seed)
         substeps = sim.plant.substeps_for(1.0 / CONTROL_HZ)
         client, bodies = sim.plant.client, sim.plant.body_ids
-        for round_index in range(rounds):
+        for _ in range(repeats):
+            rng = np.random.default_rng(seed)
             actions = [rng.integers(0, 3, n_robots) for _ in range(decisions)]
             commands: list[list[tuple[int, tuple, tuple]]] = []
             task.append(_Timing())
             raw.append(_Timing())
             step_only.append(_Timing())
-            sim.reset(seed + round_index)
+            sim.reset(seed)
             sim.plant.velocity_command_log = commands  # recording is charged to the task's time
             with _timed(task[-1]):
                 for action in actions:
@@ -112,7 +115,7 @@ def _warehouse_speed(
             sim.plant.velocity_command_log = None
             task_end_xy = sim.plant.poses_world()[:, :2]
             control_steps = len(commands)
-            sim.reset(seed + round_index)  # the task's start state again, for the replay
+            sim.reset(seed)  # the task's start state again, for the replay
             with _timed(raw[-1]):
                 _raw_control_loop(client, bodies, commands, substeps)
             replay_end_xy = np.array(
@@ -194,14 +197,14 @@ def run_bench(
 ) -> list[Result]:
     """All sim benchmark results; ``quick`` shortens every timed window (for smoke tests, not for figures)."""
     scale = 0.25 if quick else 1.0
-    plan = [(10, 20.0, 10), (100, 10.0, 5), (1000, 4.0, 4)]  # robots, simulated seconds, rounds
+    plan = [(10, 20.0, 7), (100, 10.0, 3), (1000, 4.0, 2)]  # robots, simulated seconds, repeats
     results: list[Result] = []
-    for n_robots, seconds, rounds in plan:
+    for n_robots, seconds, repeats in plan:
         if progress is not None:
             progress(f"warehouse, {n_robots} robots")
         window = max(1.0, seconds * scale)
-        rounds = min(rounds, int(window))  # whole decisions (1 s) per round
-        rows = _warehouse_speed(n_robots, window, seed, rounds)
+        repeats = 1 if quick else repeats
+        rows = _warehouse_speed(n_robots, window, seed, repeats)
         results += rows
         if n_robots == 1000:
             results.append(
@@ -209,7 +212,7 @@ def run_bench(
             )
             # the disc swarm's discrete outcomes barely depend on the physics rate; show the trade-off
             for physics_hz in () if quick else (120.0, 60.0):
-                coarse = _warehouse_speed(n_robots, window, seed, rounds, physics_hz=physics_hz)
+                coarse = _warehouse_speed(n_robots, window, seed, physics_hz=physics_hz)
                 tag = f"1000_robots_20hz_physics_{physics_hz:.0f}hz"
                 results.append(
                     Result(f"sim_seconds_per_wall_second_{tag}", coarse[0].value, "sim s / wall s")
