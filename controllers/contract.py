@@ -29,6 +29,9 @@ SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 MIN_OPSET = 13
 MAX_OPSET = 21
 METADATA_KEY = "robocoord.contract"
+# Optional graph output [batch] bool: rows whose observation was not finite. When the graph has it,
+# the graph itself has already substituted the safe action (and zeroed recurrent state) for them.
+SAFE_FLAG_OUTPUT = "used_safe_action"
 ZERO_DIGEST = "0" * 64
 _DIGEST_FIELD = re.compile(rb'"sha256":"([0-9a-f]{64})"')
 
@@ -120,7 +123,7 @@ class TensorSpec(StrictModel):
 
     name: str
     shape: list[int | str]
-    dtype: Literal["float32", "int64"]
+    dtype: Literal["float32", "int64", "bool"]
 
 
 class RecurrentState(StrictModel):

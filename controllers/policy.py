@@ -23,6 +23,7 @@ from robocoord.controllers.contract import (
     MAX_OPSET,
     METADATA_KEY,
     MIN_OPSET,
+    SAFE_FLAG_OUTPUT,
     SUPPORTED_SCHEMA_VERSIONS,
     DiscreteActionSpec,
     PolicyContract,
@@ -95,7 +96,11 @@ def _dims(value_info: onnx.ValueInfoProto) -> list[int | str]:
     return dims
 
 
-_ONNX_DTYPES: dict[int, str] = {int(onnx.TensorProto.FLOAT): "float32", int(onnx.TensorProto.INT64): "int64"}
+_ONNX_DTYPES: dict[int, str] = {
+    int(onnx.TensorProto.FLOAT): "float32",
+    int(onnx.TensorProto.INT64): "int64",
+    int(onnx.TensorProto.BOOL): "bool",
+}
 
 
 def _check_io(path: Path, what: str, expected: list[TensorSpec], found: list[onnx.ValueInfoProto]) -> None:
@@ -124,7 +129,7 @@ def _check_io(path: Path, what: str, expected: list[TensorSpec], found: list[onn
             )
 
 
-_NUMPY_DTYPES = {"float32": np.float32, "int64": np.int64}
+_NUMPY_DTYPES = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}
 _MAX_CACHED_BATCH_SIZES = 8
 
 
@@ -140,8 +145,12 @@ class _BoundBatch:
             return tuple(batch if isinstance(d, str) else d for d in spec.shape)
 
         self.binding = session.io_binding()
-        self.inputs = {t.name: np.zeros(shape(t), dtype=_NUMPY_DTYPES[t.dtype]) for t in contract.inputs}
-        self.outputs = {t.name: np.zeros(shape(t), dtype=_NUMPY_DTYPES[t.dtype]) for t in contract.outputs}
+        self.inputs: dict[str, np.ndarray] = {
+            t.name: np.zeros(shape(t), dtype=_NUMPY_DTYPES[t.dtype]) for t in contract.inputs
+        }
+        self.outputs: dict[str, np.ndarray] = {
+            t.name: np.zeros(shape(t), dtype=_NUMPY_DTYPES[t.dtype]) for t in contract.outputs
+        }
         for name, array in self.inputs.items():
             self.binding.bind_input(name, "cpu", 0, array.dtype, array.shape, array.ctypes.data)
         for name, array in self.outputs.items():
@@ -192,6 +201,9 @@ class PolicyRuntime:
         self.obs_dim = spec.dim
         self._obs_name = self.contract.inputs[0].name
         self._output_names = [t.name for t in self.contract.outputs]
+        self._graph_flags_unsafe_rows = any(
+            t.name == SAFE_FLAG_OUTPUT and t.dtype == "bool" for t in self.contract.outputs
+        )
         # A non-finite row is replaced by the normalisation mean before inference, so the
         # graph never sees NaN; its output row is then overwritten by the safe action.
         self._mean = np.asarray(spec.mean, dtype=np.float32)
@@ -229,13 +241,28 @@ class PolicyRuntime:
     def act(self, obs_batch: np.ndarray, state: dict[str, np.ndarray] | None = None) -> ActResult:
         """Run the policy on ``obs_batch`` [batch, obs_dim] (a single 1-D observation is promoted)."""
         obs = self.check_observation(obs_batch)
-        batch = obs.shape[0]
-        all_finite = bool(np.isfinite(obs).all())  # one reduction on the common path
-        if all_finite:
-            finite = np.ones(batch, dtype=bool)
-        else:
-            finite = np.isfinite(obs).all(axis=1)
+        if self._graph_flags_unsafe_rows:
+            # The graph replaces non-finite rows itself: no numpy reduction on the hot path.
+            outputs = self._run(obs, state)
+            flags = outputs.pop(SAFE_FLAG_OUTPUT)
+            action = outputs[self._output_names[0]]
+            next_state = {s.input: outputs[s.output] for s in self.contract.recurrent_state}
+            return ActResult(action=action, used_safe_action=flags, outputs=outputs, state=next_state)
+        finite = np.isfinite(obs).all(axis=1)
+        all_finite = bool(finite.all())
+        if not all_finite:
             obs = np.where(finite[:, None], obs, self._mean)
+        outputs = self._run(obs, state)
+        action = outputs[self._output_names[0]]
+        next_state = {s.input: outputs[s.output] for s in self.contract.recurrent_state}
+        if not all_finite:
+            action[~finite] = self.safe_action
+            for value in next_state.values():
+                value[~finite] = 0.0  # a corrupted step must not poison the memory
+        return ActResult(action=action, used_safe_action=~finite, outputs=outputs, state=next_state)
+
+    def _run(self, obs: np.ndarray, state: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+        batch = obs.shape[0]
         with self._lock:
             bound = self._binding_for(batch)
             np.copyto(bound.inputs[self._obs_name], obs)
@@ -245,14 +272,7 @@ class PolicyRuntime:
                     np.copyto(bound.inputs[s.input], feed_state[s.input])
             self._session.run_with_iobinding(bound.binding)
             # The bound buffers are reused by the next call: hand out copies.
-            outputs = {name: buffer.copy() for name, buffer in bound.outputs.items()}
-        action = outputs[self._output_names[0]]
-        next_state = {s.input: outputs[s.output] for s in self.contract.recurrent_state}
-        if not all_finite:
-            action[~finite] = self.safe_action
-            for value in next_state.values():
-                value[~finite] = 0.0  # a corrupted step must not poison the memory
-        return ActResult(action=action, used_safe_action=~finite, outputs=outputs, state=next_state)
+            return {name: buffer.copy() for name, buffer in bound.outputs.items()}
 
     def safe_batch(self, batch: int) -> np.ndarray:
         return np.broadcast_to(self.safe_action, (batch, *self.safe_action.shape)).copy()

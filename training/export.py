@@ -7,6 +7,9 @@ inside the graph, so the robot runs exactly what was trained:
 * ``clip`` (continuous): ``action`` = clamp(raw, low, high);
 * ``tanh`` (continuous): ``action`` = low + (tanh(raw) + 1) / 2 · (high − low).
 
+Every graph also ends with ``used_safe_action`` (bool [batch]): rows whose observation held NaN/inf,
+for which the graph itself emitted the contract's safe action and a zeroed recurrent state.
+
 Recurrent nets take ``net(x, *states) -> (raw, *new_states)``; each state becomes an
 explicit graph input ``<name>_in`` and output ``<name>_out``.
 """
@@ -29,6 +32,7 @@ from torch import nn
 from robocoord import __version__
 from robocoord.controllers.contract import (
     MAX_OPSET,
+    SAFE_FLAG_OUTPUT,
     ContinuousActionSpec,
     DiscreteActionSpec,
     ObservationSpec,
@@ -65,22 +69,33 @@ class _PolicyGraph(nn.Module):
         if isinstance(action, ContinuousActionSpec):
             self.register_buffer("low", torch.tensor(action.low, dtype=torch.float32))
             self.register_buffer("high", torch.tensor(action.high, dtype=torch.float32))
+            self.register_buffer("safe_action", torch.tensor(action.safe_action, dtype=torch.float32))
+        else:
+            self.register_buffer("safe_action", torch.tensor(action.safe_action, dtype=torch.int64))
 
     def forward(self, obs: torch.Tensor, *states: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        # Safety first, inside the graph: a row with NaN/inf is run on the normalisation mean,
+        # gets the contract's safe action, a zeroed recurrent state, and is flagged.
+        finite = torch.isfinite(obs).all(dim=-1)
+        finite_col = finite.unsqueeze(-1)
+        obs = torch.where(finite_col, obs, self.mean)
         x = (obs - self.mean) * self.inv_std
         if self.clip is not None:
             x = torch.clamp(x, -self.clip, self.clip)
         if self.n_states:
             raw, *new_states = self.net(x, *states)
+            new_states = [torch.where(finite_col, h, torch.zeros_like(h)) for h in new_states]
         else:
             raw, new_states = self.net(x), []
+        unsafe = torch.logical_not(finite)
         if self.postprocess == "argmax":
-            return (torch.argmax(raw, dim=-1), raw, *new_states)
+            action = torch.where(finite, torch.argmax(raw, dim=-1), self.safe_action)
+            return (action, raw, *new_states, unsafe)
         if self.postprocess == "clip":
             action = torch.minimum(torch.maximum(raw, self.low), self.high)
         else:
             action = self.low + (torch.tanh(raw) + 1.0) * 0.5 * (self.high - self.low)
-        return (action, *new_states)
+        return (torch.where(finite_col, action, self.safe_action), *new_states, unsafe)
 
 
 @dataclass(frozen=True)
@@ -149,6 +164,7 @@ def export_policy(
         inputs.append(TensorSpec(name=f"{name}_in", shape=["batch", size], dtype="float32"))
         outputs.append(TensorSpec(name=f"{name}_out", shape=["batch", size], dtype="float32"))
         states.append(RecurrentState(input=f"{name}_in", output=f"{name}_out", size=size))
+    outputs.append(TensorSpec(name=SAFE_FLAG_OUTPUT, shape=["batch"], dtype="bool"))
 
     example = (torch.zeros(2, observation.dim), *(torch.zeros(2, size) for _, size in recurrent_state))
     buffer = io.BytesIO()
@@ -196,13 +212,16 @@ def export_policy(
 
 
 def torch_reference(exported: ExportedPolicy, obs: np.ndarray, *states: np.ndarray) -> list[np.ndarray]:
-    """The torch graph's outputs for ``obs`` (float32 numpy), for parity tests."""
+    """The torch graph's policy outputs for ``obs`` (float32 numpy), for parity tests.
+
+    The trailing ``used_safe_action`` flag is left out: callers compare actions, values and states.
+    """
     with torch.no_grad():
         out = exported.graph_module(
             torch.as_tensor(obs, dtype=torch.float32),
             *(torch.as_tensor(s, dtype=torch.float32) for s in states),
         )
-    return [t.numpy() for t in out]
+    return [t.numpy() for t in out[:-1]]
 
 
 def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:

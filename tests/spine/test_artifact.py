@@ -233,3 +233,30 @@ def test_recurrent_state_is_an_explicit_input_and_output(tmp_path: Path) -> None
         assert np.max(np.abs(result.outputs["q_values"] - q_torch)) <= 1e-5
         state = result.state
     np.testing.assert_allclose(state["h_in"], h_torch, atol=1e-5)
+
+
+def test_graph_flags_and_replaces_non_finite_rows_itself(small_artifact: ExportedPolicy) -> None:
+    contract = read_contract(small_artifact.path)
+    assert contract.outputs[-1].name == "used_safe_action" and contract.outputs[-1].dtype == "bool"
+
+
+def test_graph_without_the_safety_output_gets_the_same_protection_from_the_loader(
+    small_artifact: ExportedPolicy, tmp_path: Path
+) -> None:
+    """Hand-built graphs (no ``used_safe_action`` output) are protected by the loader instead."""
+
+    def drop_flag_output(model: onnx.ModelProto) -> None:
+        del model.graph.output[-1]
+
+    def drop_flag_spec(c: dict[str, Any]) -> None:
+        c["outputs"] = c["outputs"][:-1]
+
+    bare = rewrite(small_artifact.path, tmp_path / "bare.onnx", drop_flag_spec, drop_flag_output)
+    runtime = PolicyRuntime(bare)
+    assert all(t.name != "used_safe_action" for t in runtime.contract.outputs)
+    obs = np.random.default_rng(4).normal(size=(3, 32)).astype(np.float32)
+    clean = PolicyRuntime(small_artifact.path).act(obs).action
+    obs[2, 5] = -np.inf
+    result = runtime.act(obs)
+    assert result.used_safe_action.tolist() == [False, False, True]
+    np.testing.assert_array_equal(result.action, [clean[0], clean[1], 0])
