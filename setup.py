@@ -31,7 +31,19 @@ for name, folder in LAYERS.items():
     packages.append(name)
     packages += [f"{name}.{sub}" for sub in find_packages(str(HERE / folder))]
 
-DATA_GLOBS = ["*.yaml", "*.yml", "*.urdf", "*.md", "*.json", "*.c", "*.h", "*.ino", "Makefile", "*.npz", "*.toml"]
+DATA_GLOBS = [
+    "*.yaml",
+    "*.yml",
+    "*.urdf",
+    "*.md",
+    "*.json",
+    "*.c",
+    "*.h",
+    "*.ino",
+    "Makefile",
+    "*.npz",
+    "*.toml",
+]
 
 setup(
     package_dir=package_dir,

@@ -11,12 +11,11 @@ The node set comes from ``robocoord_ros.graph.build_graph`` — the same functio
 starts the virtual MCUs (reference firmware on ptys) through ``robocoord_ros.fleet.start_virtual_mcus``.
 """
 
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler
 from launch.event_handlers import OnShutdown
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
-
-from launch import LaunchDescription
 
 
 def _nodes(context, *args, **kwargs):
