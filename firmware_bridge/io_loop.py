@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 _log = logging.getLogger(__name__)
+_MAX_SLEEP_S = 0.5
 
 
 class Timer:
@@ -66,7 +67,6 @@ class IoLoop:
         self._timers: list[tuple[float, int, Timer]] = []
         self._order = itertools.count()
         self._calls: deque[Callable[[], None]] = deque()
-        self._woken = False
         self._thread = threading.Thread(target=self._run, name="serial-io-loop", daemon=True)
         self._thread.start()
 
@@ -76,9 +76,8 @@ class IoLoop:
         return threading.current_thread() is self._thread
 
     def _wake(self) -> None:
-        if self._woken:
-            return
-        self._woken = True
+        # Always a byte (cross-thread calls are rare: open, close, timers set from other threads); a
+        # "wake pending" flag skipping the write can race with the drain and lose a wake-up.
         try:
             os.write(self._wake_w, b"x")
         except BlockingIOError:
@@ -149,7 +148,8 @@ class IoLoop:
             with self._lock:
                 while timers and timers[0][0] <= now:
                     due.append(heapq.heappop(timers)[2])
-                timeout = None if not timers else max(0.0, timers[0][0] - now)
+                # capped: even a lost wake-up could only delay a call by this much
+                timeout = _MAX_SLEEP_S if not timers else min(_MAX_SLEEP_S, max(0.0, timers[0][0] - now))
             if due:
                 for timer in due:
                     if not timer.cancelled:
@@ -160,7 +160,6 @@ class IoLoop:
             for key, _ in select(timeout):
                 handler = key.data
                 if handler is None:
-                    self._woken = False
                     try:
                         while os.read(self._wake_r, 4096):
                             pass

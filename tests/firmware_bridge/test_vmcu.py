@@ -115,7 +115,10 @@ def test_estop_latches_ignores_motion_and_clears_only_on_clear_estop(mcu: Virtua
         link.send_wheels(5.0, 5.0)
         wait_until(lambda: wheels(mcu, robot)[0] > 4.9, what="wheels at speed")
         link.estop()
-        estop_ms = mcu.status()["time_ms"]  # the Ack is in: the latch is set by now
+        # The Ack is in: the latch is set by now. The plant gets the zero setpoint on the next tick and
+        # moves by it over the one after (vmcu._tick); a fast host can ask before those ticks ran.
+        estop_ms = mcu.status()["time_ms"] + 2
+        wait_until(lambda: mcu.status()["time_ms"] >= estop_ms, what="two plant ticks after the e-stop Ack")
         assert wheels(mcu, robot) == [0.0, 0.0]
         with pytest.raises(CommandRejected, match="ESTOP_LATCHED"):
             link.request(WheelCommand.from_si(left_rad_s=5.0, right_rad_s=5.0))
@@ -124,6 +127,7 @@ def test_estop_latches_ignores_motion_and_clears_only_on_clear_estop(mcu: Virtua
             link.send_wheels(5.0, 5.0)
         t = link.wait_telemetry(lambda t: bool(t.fault_flags & FaultFlags.ESTOP))
         assert t.cmd_left_rad_s == 0.0
+        wait_until(lambda: mcu.status()["time_ms"] > estop_ms + 12, what="plant time past the e-stop")
         history = mcu.history(robot, since_ms=estop_ms)
         assert len(history["t_ms"]) > 10 and max(map(abs, history["wheel_left_rad_s"])) == 0.0
         link.clear_estop()
