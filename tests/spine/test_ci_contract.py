@@ -25,28 +25,26 @@ def test_make_test_runs_every_test_including_slow_ones() -> None:
     assert "not slow" not in test_recipe and " -m " not in test_recipe
 
 
-def test_a_run_that_collects_no_tests_fails(tmp_path: Path) -> None:
-    (tmp_path / "test_nothing_here.py").write_text("# no tests\n")
-    proc = subprocess.run(
-        [str(REPO / "scripts" / "run-pytest"), "-q", "-p", "no:cacheprovider", str(tmp_path)],
+def run_pytest_in(folder: Path) -> subprocess.CompletedProcess[str]:
+    """``scripts/run-pytest`` on ``folder``, the way ``make test`` calls it."""
+    return subprocess.run(
+        [str(REPO / "scripts" / "run-pytest"), "-q", "-p", "no:cacheprovider", str(folder)],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHON": sys.executable},
-        cwd=tmp_path,
+        cwd=folder,
         timeout=120,
     )
+
+
+def test_a_run_that_collects_no_tests_fails(tmp_path: Path) -> None:
+    (tmp_path / "test_nothing_here.py").write_text("# no tests\n")
+    proc = run_pytest_in(tmp_path)
     assert proc.returncode == 1
     assert "collected no tests" in proc.stderr
 
 
 def test_a_failing_test_fails_the_run(tmp_path: Path) -> None:
     (tmp_path / "test_red.py").write_text("def test_red():\n    assert False\n")
-    proc = subprocess.run(
-        [str(REPO / "scripts" / "run-pytest"), "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHON": sys.executable},
-        cwd=tmp_path,
-        timeout=120,
-    )
+    proc = run_pytest_in(tmp_path)
     assert proc.returncode == 1

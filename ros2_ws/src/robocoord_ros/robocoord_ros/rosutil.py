@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 from rclpy.duration import Duration
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.publisher import Publisher
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 LEVELS = {
@@ -183,3 +185,25 @@ def level_name(status_msg: DiagnosticStatus) -> str:
 
 def values_of(status_msg: DiagnosticStatus) -> dict[str, str]:
     return {kv.key: kv.value for kv in status_msg.values}
+
+
+def publish_status(
+    node: Node, publisher: Publisher, name: str, hardware_id: str, level: str, message: str,
+    values: Mapping[str, Any],
+) -> None:  # fmt: skip
+    """Publish one node's DiagnosticStatus, stamped now, on ``/diagnostics``."""
+    msg = DiagnosticArray()
+    msg.header.stamp = node.get_clock().now().to_msg()
+    msg.status = [status(name, hardware_id, level, message, values)]
+    publisher.publish(msg)
+
+
+def spin_node(make_node: Callable[[], Node], args: list[str] | None = None) -> None:
+    """Entry-point body shared by every node executable: init, spin, always clean up."""
+    rclpy.init(args=args)
+    node = make_node()
+    try:
+        rclpy.spin(node)
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()

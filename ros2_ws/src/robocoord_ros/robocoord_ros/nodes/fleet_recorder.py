@@ -7,7 +7,6 @@ node's clock. The writer is :class:`robocoord_ros.recording.McapRecorder`.
 
 from __future__ import annotations
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
@@ -17,7 +16,7 @@ from sensor_msgs.msg import BatteryState, Imu
 from std_msgs.msg import Bool, UInt8, UInt8MultiArray
 
 from robocoord_ros.recording import McapRecorder
-from robocoord_ros.rosutil import command_qos, declare, diagnostics_qos, event_qos, latched_qos
+from robocoord_ros.rosutil import command_qos, declare, diagnostics_qos, event_qos, latched_qos, spin_node
 
 
 class FleetRecorderNode(Node):
@@ -54,10 +53,4 @@ class FleetRecorderNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = FleetRecorderNode()
-    try:
-        rclpy.spin(node)
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(FleetRecorderNode, args)

@@ -13,14 +13,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from robocoord_ros.health import Finding, Nominal, assess_status, worst
-from robocoord_ros.rosutil import declare, diagnostics_qos, latched_qos, level_name, status, values_of
+from robocoord_ros.rosutil import (
+    declare,
+    diagnostics_qos,
+    latched_qos,
+    level_name,
+    publish_status,
+    spin_node,
+    values_of,
+)
 
 
 @dataclass
@@ -122,17 +129,8 @@ class FleetSupervisorNode(Node):
         for i, finding in enumerate(self.findings[:20]):
             values[f"finding_{i}"] = f"{finding.level} {finding.source}: {finding.message}"
         summary = "ok" if not self.findings else f"{len(self.findings)} findings"
-        msg = DiagnosticArray()
-        msg.header.stamp = self.get_clock().now().to_msg()
-        msg.status = [status("fleet_supervisor", "fleet", level, summary, values)]
-        self._diag_pub.publish(msg)
+        publish_status(self, self._diag_pub, "fleet_supervisor", "fleet", level, summary, values)
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = FleetSupervisorNode()
-    try:
-        rclpy.spin(node)
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(FleetSupervisorNode, args)

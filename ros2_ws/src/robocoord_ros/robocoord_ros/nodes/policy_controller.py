@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
@@ -47,7 +46,8 @@ from robocoord_ros.rosutil import (
     declare,
     diagnostics_qos,
     event_qos,
-    status,
+    publish_status,
+    spin_node,
     telemetry_qos,
 )
 
@@ -252,17 +252,8 @@ class PolicyControllerNode(Node):
             "intended_state": loop.intended,
             "input_state": reason,
         }
-        msg = DiagnosticArray()
-        msg.header.stamp = self.get_clock().now().to_msg()
-        msg.status = [status(self.diag_name, self.hardware_id, level, message, values)]
-        self._diag_pub.publish(msg)
+        publish_status(self, self._diag_pub, self.diag_name, self.hardware_id, level, message, values)
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = PolicyControllerNode()
-    try:
-        rclpy.spin(node)
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(PolicyControllerNode, args)

@@ -31,7 +31,6 @@ import time
 from collections import deque
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
@@ -43,7 +42,15 @@ from std_srvs.srv import Trigger
 from robocoord.firmware_bridge.protocol_tables import ClearEStop, EStop, FaultFlags
 from robocoord_ros.cdr import twist
 from robocoord_ros.odometry import EncoderOdometry, wheels_for_twist
-from robocoord_ros.rosutil import command_qos, declare, diagnostics_qos, latched_qos, status, telemetry_qos
+from robocoord_ros.rosutil import (
+    command_qos,
+    declare,
+    diagnostics_qos,
+    latched_qos,
+    publish_status,
+    spin_node,
+    telemetry_qos,
+)
 from robocoord_ros.timing import LatencyHistogram, RateMeter
 
 _ESTOP_BIT = int(FaultFlags.ESTOP)  # a plain int: Flag.__and__ is a Python call per telemetry frame
@@ -413,17 +420,8 @@ class SerialBridgeNode(LifecycleNode):
             level, message = "WARN", "e-stop latched"
         else:
             level, message = "OK", "link up"
-        msg = DiagnosticArray()
-        msg.header.stamp = self.get_clock().now().to_msg()
-        msg.status = [status(self.diag_name, self.hardware_id, level, message, values)]
-        self._diag_pub.publish(msg)
+        publish_status(self, self._diag_pub, self.diag_name, self.hardware_id, level, message, values)
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = SerialBridgeNode()
-    try:
-        rclpy.spin(node)
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(SerialBridgeNode, args)

@@ -16,7 +16,6 @@ import math
 import time
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
@@ -25,7 +24,15 @@ from sensor_msgs.msg import BatteryState, Imu
 from std_msgs.msg import Bool
 
 from robocoord_ros.odometry import wheels_for_twist
-from robocoord_ros.rosutil import command_qos, declare, diagnostics_qos, latched_qos, status, telemetry_qos
+from robocoord_ros.rosutil import (
+    command_qos,
+    declare,
+    diagnostics_qos,
+    latched_qos,
+    publish_status,
+    spin_node,
+    telemetry_qos,
+)
 from robocoord_ros.timing import RateMeter
 
 NOMINAL_BATTERY_V = 7.4
@@ -155,10 +162,9 @@ class SimWorldNode(Node):
             "estop": self.estop,
             "plant_time_s": float(self.plant.time_s),
         }
-        msg = DiagnosticArray()
-        msg.header.stamp = self.get_clock().now().to_msg()
-        msg.status = [status("sim_world", "sim", "WARN" if self.estop else "OK", "stepping", values)]
-        self._diag_pub.publish(msg)
+        publish_status(
+            self, self._diag_pub, "sim_world", "sim", "WARN" if self.estop else "OK", "stepping", values
+        )
 
     def destroy_node(self) -> None:
         self.plant.close()
@@ -166,10 +172,4 @@ class SimWorldNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = SimWorldNode()
-    try:
-        rclpy.spin(node)
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(SimWorldNode, args)
