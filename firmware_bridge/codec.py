@@ -46,7 +46,9 @@ class _Layout(NamedTuple):
     cls: type
     frame_bytes: int  # header + payload + CRC
     pack_frame: Callable[..., bytes]  # header + payload in one struct: encoding is a single pack call
-    unpack_payload: Callable[[bytes, int], tuple[int, ...]]
+    # The payload of a whole raw frame: header and CRC are pad bytes in the format, so one
+    # unpack call without an offset argument, and it only accepts exactly frame_bytes bytes.
+    unpack_payload: Callable[[bytes], tuple[int, ...]]
 
 
 _BY_CLASS: dict[type, _Layout] = {}
@@ -58,7 +60,7 @@ for _spec in MESSAGE_SPECS:
         _spec.cls,
         _spec.payload_bytes + MIN_RAW_BYTES,
         struct.Struct(HEADER_FORMAT + _spec.payload_format[1:]).pack,
-        struct.Struct(_spec.payload_format).unpack_from,
+        struct.Struct(f"<{HEADER_BYTES}x{_spec.payload_format[1:]}{CRC_BYTES}x").unpack,
     )
     _BY_CLASS[_spec.cls] = _layout
     _BY_ID[_spec.msg_id] = _layout
@@ -69,6 +71,9 @@ _ENCODE: dict[type, tuple[Callable[..., bytes], int]] = {
     cls: (layout.pack_frame, layout.msg_id) for cls, layout in _BY_CLASS.items()
 }
 
+# The CRC as it goes on the wire (big-endian): a bound Struct.pack is cheaper than int.to_bytes.
+_crc_wire = struct.Struct(">H").pack
+
 
 def spec_for(message_type: type | int) -> MessageSpec:
     layout = _BY_ID.get(message_type) if isinstance(message_type, int) else _BY_CLASS.get(message_type)
@@ -77,15 +82,48 @@ def spec_for(message_type: type | int) -> MessageSpec:
     return layout.spec
 
 
-class Frame(NamedTuple):
-    """One CRC-valid frame. ``message`` is None for an unknown type or another protocol version."""
-
-    version: int
-    msg_type: int
-    robot_id: int
-    seq: int
+class _FrameFields(NamedTuple):
     message: Message | None
-    raw: bytes  # header + payload + CRC, before stuffing
+    raw: bytes
+
+
+class Frame(tuple[Message | None, bytes]):
+    """One CRC-valid frame, ``Frame((message, raw))``. ``message`` is None for an unknown type
+    or another protocol version; ``raw`` is header + payload + CRC, before stuffing.
+
+    Only ``message`` and ``raw`` are stored; the header fields are read from ``raw`` when
+    asked for, so decoding builds no header tuple that most receivers never look at. A plain
+    tuple subclass (no Python ``__new__``, unlike a NamedTuple) is built by the tuple type
+    itself, the cheapest object Python can make; the two fields use the C getters a
+    NamedTuple has, so reading them costs what it did.
+    """
+
+    __slots__ = ()
+    message = _FrameFields.message
+    raw = _FrameFields.raw
+
+    @property
+    def version(self) -> int:
+        return self.raw[0]
+
+    @property
+    def msg_type(self) -> int:
+        return self.raw[1]
+
+    @property
+    def robot_id(self) -> int:
+        return self.raw[2]
+
+    @property
+    def seq(self) -> int:
+        raw = self.raw
+        return raw[3] | (raw[4] << 8)
+
+    def __repr__(self) -> str:
+        return (
+            f"Frame(version={self.version}, msg_type={self.msg_type}, robot_id={self.robot_id}, "
+            f"seq={self.seq}, message={self.message!r}, raw={self.raw!r})"
+        )
 
 
 def _explain_bad_fields(spec: MessageSpec, message: Any) -> str:
@@ -99,8 +137,10 @@ def encode(message: Message, robot_id: int, seq: int, version: int = PROTOCOL_VE
     """One complete frame on the wire, trailing 0x00 included. Bad field values raise ValueError."""
     try:
         pack_frame, msg_id = _ENCODE[type(message)]
-        # struct.pack itself refuses out-of-range or non-integer wire values.
-        raw = pack_frame(version, msg_id, robot_id, seq & 0xFFFF, *message)
+        # struct.pack itself refuses out-of-range or non-integer wire values. One exact tuple
+        # as the only star argument: ``f(a, b, *message)`` would build a list and walk the
+        # NamedTuple with its iterator, which costs a fifth of the whole encode.
+        raw = pack_frame(*((version, msg_id, robot_id, seq & 0xFFFF) + message))
     except KeyError:
         raise TypeError(f"not a protocol message: {type(message).__name__}") from None
     except struct.error:
@@ -111,7 +151,7 @@ def encode(message: Message, robot_id: int, seq: int, version: int = PROTOCOL_VE
         ):
             raise ValueError(f"robot_id {robot_id!r} is outside 0..{BROADCAST_ROBOT_ID}") from None
         raise ValueError(_explain_bad_fields(_BY_CLASS[type(message)].spec, message)) from None
-    return _cobs_encode(raw + crc_hqx(raw, CRC_INIT).to_bytes(2, "big")) + b"\x00"
+    return _cobs_encode(raw + _crc_wire(crc_hqx(raw, CRC_INIT))) + b"\x00"
 
 
 def encode_raw(
@@ -150,10 +190,15 @@ def _refusal(raw: bytes) -> FrameError:
     return FrameError("crc_errors", "CRC mismatch")
 
 
-# Per type id: (class, raw frame length, payload unpacker), unpacked in one step on the hot path.
-_DECODE: dict[int, tuple[type, int, Callable[[bytes, int], tuple[int, ...]]]] = {
-    layout.msg_id: (layout.cls, layout.frame_bytes, layout.unpack_payload) for layout in _BY_ID.values()
-}
+# Indexed by type id (all 256): (class, raw frame length, payload unpacker), unpacked in one
+# step on the hot path; a list index is cheaper than a dict lookup. Unknown ids get a length
+# no frame can have (their class and unpacker are never used), so they fall through to the
+# slow path with the other oddities.
+_Decoding = tuple[type, int, Callable[[bytes], tuple[int, ...]]]
+_UNKNOWN_TYPE: _Decoding = (type(None), -1, tuple)
+_DECODE: list[_Decoding] = [_UNKNOWN_TYPE] * 256
+for _layout in _BY_ID.values():
+    _DECODE[_layout.msg_id] = (_layout.cls, _layout.frame_bytes, _layout.unpack_payload)
 
 
 def decode_frame(encoded: bytes) -> Frame:
@@ -167,20 +212,19 @@ def decode_frame(encoded: bytes) -> Frame:
             raise FrameError("oversize", f"{len(encoded)} encoded bytes > {MAX_ENCODED_BYTES}") from None
         raise FrameError("framing_errors", f"bad COBS stuffing ({err})") from None
     n = len(raw)
-    if n > MAX_RAW_BYTES or n < MIN_RAW_BYTES or crc_hqx(raw, CRC_INIT):
+    if crc_hqx(raw, CRC_INIT) or not MIN_RAW_BYTES <= n <= MAX_RAW_BYTES:
         raise _refusal(raw)
-    entry = _DECODE.get(raw[1])
-    if entry is None or raw[0] != PROTOCOL_VERSION:
+    cls, frame_bytes, unpack_payload = _DECODE[raw[1]]
+    if n == frame_bytes and raw[0] == PROTOCOL_VERSION:
+        # The common case: our version, a known type, the right length.
+        return Frame((_new_tuple(cls, unpack_payload(raw)), raw))
+    if frame_bytes < 0 or raw[0] != PROTOCOL_VERSION:
         # Valid frame we cannot interpret: another protocol version or an unknown type.
-        return _new_tuple(Frame, (*_HEADER.unpack_from(raw), None, raw))
-    cls, frame_bytes, unpack_payload = entry
-    if n != frame_bytes:
-        raise FrameError(
-            "length_errors",
-            f"{cls.__name__} payload is {n - MIN_RAW_BYTES} bytes, expected {frame_bytes - MIN_RAW_BYTES}",
-        )
-    message: Message = _new_tuple(cls, unpack_payload(raw, HEADER_BYTES))
-    return _new_tuple(Frame, (raw[0], raw[1], raw[2], raw[3] | (raw[4] << 8), message, raw))
+        return Frame((None, raw))
+    raise FrameError(
+        "length_errors",
+        f"{cls.__name__} payload is {n - MIN_RAW_BYTES} bytes, expected {frame_bytes - MIN_RAW_BYTES}",
+    )
 
 
 @dataclass

@@ -252,15 +252,22 @@ class SerialLink:
                 return None
             if before_write is not None:
                 before_write(seq)  # registered before the reply can possibly arrive
+            # The RTT probe too: the I/O thread may handle the reply before this thread runs again.
+            probe: tuple[str, int] | None = None
+            if self._link_up:  # RTT describes a live link; replies to frames sent into an outage would not
+                if isinstance(message, WheelCommand | VelocityCommand):
+                    probe = ("cmd", seq)
+                elif isinstance(message, Heartbeat):
+                    probe = ("hb", seq)
             sent_at = time.monotonic()
+            if probe is not None:
+                self._remember_probe(probe, sent_at)
             if not self._write_locked(port, frame):
+                if probe is not None:
+                    with self._state_lock:
+                        self._probe_sent.pop(probe, None)
                 return None
             self._counts["frames_out"] += 1
-        if self._link_up:  # RTT describes a live link; replies to frames sent into an outage would not
-            if isinstance(message, WheelCommand | VelocityCommand):
-                self._remember_probe(("cmd", seq), sent_at)
-            elif isinstance(message, Heartbeat):
-                self._remember_probe(("hb", seq), sent_at)
         return seq
 
     def _write_locked(self, port: serial.SerialBase, data: bytes) -> bool:
@@ -609,8 +616,9 @@ class SerialLink:
 
     def _handle(self, frame: Frame) -> None:
         now = time.monotonic()
-        if frame.version != PROTOCOL_VERSION or frame.version != self.protocol_version:
-            self._version_mismatch(frame.version)
+        version = frame.version  # header fields are computed from frame.raw: read each once
+        if version != PROTOCOL_VERSION or version != self.protocol_version:
+            self._version_mismatch(version)
             return
         if frame.robot_id != self.robot_id:
             self._counts["wrong_robot_id"] += 1

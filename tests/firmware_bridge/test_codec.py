@@ -154,9 +154,21 @@ def test_encode_names_the_bad_field() -> None:
 def test_unknown_type_and_other_version_are_returned_uninterpreted() -> None:
     decoder = FrameDecoder()
     frames = decoder.feed(encode_raw(0x7E, 1, 5, b"\x01\x02") + encode(WheelCommand(1, 2), 1, 6, version=2))
-    assert [(f.msg_type, f.version, f.message) for f in frames] == [(0x7E, 1, None), (3, 2, None)]
+    assert [(f.msg_type, f.version, f.robot_id, f.seq, f.message) for f in frames] == [
+        (0x7E, 1, 1, 5, None),
+        (3, 2, 1, 6, None),
+    ]
     assert decoder.counters.unknown_type == 1
     assert decoder.counters.version_mismatch == 1
+
+
+def test_frame_header_fields_are_read_from_raw() -> None:
+    frame = decode_frame(encode(WheelCommand(7, -7), 200, 0x1234))
+    assert frame == (WheelCommand(7, -7), frame.raw)
+    assert (frame.version, frame.msg_type, frame.robot_id, frame.seq) == (PROTOCOL_VERSION, 3, 200, 0x1234)
+    assert repr(frame).startswith(
+        "Frame(version=1, msg_type=3, robot_id=200, seq=4660, message=WheelCommand("
+    )
 
 
 def test_wrong_payload_length_is_refused() -> None:
