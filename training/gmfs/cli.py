@@ -122,10 +122,13 @@ def robots(
         if json_out:
             stream.write(json.dumps(document) + "\n")
         else:
-            stream.write(f"{'policy':<14}{'throughput':>11}{'jobs':>7}{'return':>9}\n")
+            stream.write(
+                f"{'policy':<14}{'throughput':>11}{'jobs':>7}{'dispatches':>11}{'return':>9}{'objective':>10}\n"
+            )
             for r in document["rows"]:
                 stream.write(
-                    f"{r['policy']:<14}{r['throughput_mean']:>11.2f}{r['jobs_mean']:>7.2f}{r['return_mean']:>9.1f}\n"
+                    f"{r['policy']:<14}{r['throughput_mean']:>11.2f}{r['jobs_mean']:>7.2f}"
+                    f"{r['dispatches_mean']:>11.2f}{r['return_mean']:>9.1f}{r['objective_return_mean']:>10.2f}\n"
                 )
 
 

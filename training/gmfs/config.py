@@ -145,6 +145,17 @@ class PybulletModelConfig(StrictModel):
         "paper",
         description="paper: r = base(s)·max(0.4, 1 − L c) − cost(a); jobs: r = expected arrivals at the work station",
     )
+    trip_cost: float = Field(
+        0.0,
+        ge=0,
+        description="jobs objective: charged per dispatch towards the station (a = Working from s ≠ Working)",
+    )
+
+    @model_validator(mode="after")
+    def _trip_cost_needs_jobs(self) -> PybulletModelConfig:
+        if self.trip_cost > 0 and self.objective != "jobs":
+            raise ValueError("trip_cost: only the jobs objective charges dispatches; set objective: jobs")
+        return self
 
     def n_states(self) -> int:
         return 3

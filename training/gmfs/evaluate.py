@@ -11,7 +11,13 @@ Two readings of "completed work", both per robot and minute of simulated time:
 * ``throughput``: robot-decisions that end in Working (time spent working);
 * ``jobs``: arrivals at the work station (a decision that starts outside Working and ends in it).
 
-``return_mean`` is the per-robot undiscounted reward sum of an episode (the objective GMFS optimises).
+``dispatches``: decisions that send a robot outside Working towards its station (intended action
+Working), per robot and minute; ``dispatches - jobs`` is roughly the wasted trips.
+
+``return_mean`` is the per-robot undiscounted sum of the sim's reward (the paper's reward) over an
+episode; ``objective_return_mean`` the same sum of the objective the artifact was trained on (its
+``family_params.model``): the paper's reward, or for ``objective: jobs`` the arrivals minus
+``trip_cost`` per dispatch.
 """
 
 from __future__ import annotations
@@ -52,7 +58,14 @@ def _policy(
     kind = str(graphon.pop("kind"))
     n = len(positions)
     w_bar = normalised_weights(graphon_matrix(kind, positions, **graphon))
-    facts = {"kappa": kappa, "graphon": kind, "L": float(params.get("model", {}).get("L", 1.0))}
+    model = params.get("model", {})
+    facts = {
+        "kappa": kappa,
+        "graphon": kind,
+        "L": float(model.get("L", 1.0)),
+        "objective": str(model.get("objective", "paper")),
+        "trip_cost": float(model.get("trip_cost", 0.0)),
+    }
     if name == "always_work":
         return (lambda s: np.full(s.shape, WORKING)), facts
     if name == "random":
@@ -87,7 +100,7 @@ def run_warehouse(
     probe = WarehouseParams(n_robots=robots)
     decisions = max(1, round(seconds / probe.decision_period_s))
     env: Any = None
-    returns, throughput, working, jobs = [], [], [], []
+    returns, objective_returns, throughput, working, jobs, dispatches = [], [], [], [], [], []
     try:
         for episode in range(episodes):
             rng = np.random.default_rng([seed, episode])
@@ -108,7 +121,7 @@ def run_warehouse(
             else:
                 act, facts = _policy(policy, artifact, env.unwrapped.latent_positions, rng)
             obs, _ = env.reset(seed=int(seed * 1000 + episode))
-            total_reward, at_work, arrivals = 0.0, 0, 0
+            total_reward, at_work, arrivals, sent = 0.0, 0, 0, 0
             for _ in range(decisions):
                 seen = np.stack([obs[a] for a in agents])[:, :N_STATES]
                 s = np.argmax(
@@ -116,6 +129,7 @@ def run_warehouse(
                 )  # the state each robot reports (noisy under observation disruptions)
                 actions = act(s)
                 before = env.unwrapped.task_states  # true states, for counting arrivals
+                sent += int(((actions == WORKING) & (before != WORKING)).sum())
                 obs, reward, _, _, infos = env.step({a: int(actions[i]) for i, a in enumerate(agents)})
                 total_reward += sum(float(infos[a].get("true_reward", reward[a])) for a in agents)
                 after = np.array([int(infos[a]["task_state"]) for a in agents])
@@ -123,24 +137,37 @@ def run_warehouse(
                 arrivals += int(((after == WORKING) & (before != WORKING)).sum())
             minutes = decisions * probe.decision_period_s / 60.0
             returns.append(total_reward / robots)
+            if facts["objective"] == "jobs":
+                objective_returns.append((arrivals - facts["trip_cost"] * sent) / robots)
+            else:
+                objective_returns.append(total_reward / robots)
             throughput.append(at_work / robots / minutes)
             working.append(at_work / (robots * decisions))
             jobs.append(arrivals / robots / minutes)
+            dispatches.append(sent / robots / minutes)
     finally:
         if env is not None:
             env.close()
     r = np.asarray(returns)
+    o = np.asarray(objective_returns)
     return {
         "policy": policy,
         "episodes": episodes,
         "return_mean": float(r.mean()),
         "return_stderr": float(r.std() / np.sqrt(len(r))) if len(r) > 1 else 0.0,
         "returns_per_episode": [float(x) for x in r],
+        "objective": facts["objective"],
+        "objective_return_mean": float(o.mean()),
+        "objective_return_stderr": float(o.std() / np.sqrt(len(o))) if len(o) > 1 else 0.0,
+        "objective_returns_per_episode": [float(x) for x in o],
         "throughput_mean": float(np.mean(throughput)),
         "throughput_per_episode": [float(t) for t in throughput],
         "working_fraction": float(np.mean(working)),
         "jobs_mean": float(np.mean(jobs)),
+        "jobs_stderr": float(np.std(jobs) / np.sqrt(len(jobs))) if len(jobs) > 1 else 0.0,
         "jobs_per_episode": [float(j) for j in jobs],
+        "dispatches_mean": float(np.mean(dispatches)),
+        "dispatches_per_episode": [float(d) for d in dispatches],
         "decisions": decisions,
         "robots": robots,
     }
@@ -189,7 +216,8 @@ def robots_comparison(
         if progress is not None:
             progress(
                 f"{policy:<13} throughput {res['throughput_mean']:.2f} jobs {res['jobs_mean']:.2f} "
-                f"return {res['return_mean']:.1f}"
+                f"dispatches {res['dispatches_mean']:.2f} return {res['return_mean']:.1f} "
+                f"objective return {res['objective_return_mean']:.2f}"
             )
     document = {
         "robots": robots,
@@ -207,12 +235,22 @@ def robots_comparison(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4))
     names = [r["policy"] for r in rows]
     for ax, key, label in zip(
         axes,
-        ("throughput_per_episode", "jobs_per_episode", "returns_per_episode"),
-        ("robot-decisions in Working / robot / min", "arrivals at work / robot / min", "return per robot"),
+        (
+            "throughput_per_episode",
+            "jobs_per_episode",
+            "returns_per_episode",
+            "objective_returns_per_episode",
+        ),
+        (
+            "robot-decisions in Working / robot / min",
+            "arrivals at work (jobs) / robot / min",
+            "sim (paper) return per robot",
+            f"trained objective ({rows[0]['objective']}) return per robot",
+        ),
         strict=True,
     ):
         values = [np.asarray(r[key]) for r in rows]

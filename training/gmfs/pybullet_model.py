@@ -6,7 +6,10 @@ the shared work stations is physical (robots block each other), measured once by
 iteration never steps PyBullet. r(s, a, g) = the sim's ``warehouse_reward(s, a, c, L)``.
 
 Objective: ``paper`` is the reward above; ``jobs`` pays the expected number of arrivals at the work
-station, r(s, a, g) = 1{s ≠ Working} · P(Working | s, a, g), i.e. completed pick/drop visits.
+station, r(s, a, g) = 1{s ≠ Working} · P(Working | s, a, g), i.e. completed pick/drop visits, minus
+``trip_cost`` · 1{s ≠ Working, a = Working} per dispatch towards the station (default 0). With a trip
+cost, heading for a station that is crowded (where the measured P(Working | ·) is low) does not pay,
+so the best action depends on the congestion the robot samples.
 
 Disruptions while training: an ``action`` disruption of kind ``uniform`` (or ``set``) that fires
 with probability p replaces the intended action by a uniformly random one (or one of
@@ -39,6 +42,7 @@ class PybulletWarehouseModel:
     replacement_actions: tuple[int, ...] = (0, 1, 2)
     disruption_records: list[dict[str, Any]] = field(default_factory=list)
     objective: str = "paper"
+    trip_cost: float = 0.0
     state_names: tuple[str, ...] = ("idle", "transit", "working")
     action_names: tuple[str, ...] = ("go_idle", "go_transit", "go_working")
     safe_action: int = 0
@@ -48,7 +52,7 @@ class PybulletWarehouseModel:
         from robocoord.sim.tasks.warehouse_model import DEFAULT_TRANSITIONS_PATH, WarehouseTransitionModel
 
         table = WarehouseTransitionModel.load(config.table or DEFAULT_TRANSITIONS_PATH)
-        model = cls(table=table, L=config.L, objective=config.objective)
+        model = cls(table=table, L=config.L, objective=config.objective, trip_cost=config.trip_cost)
         if config.disruptions is not None:
             model = model.with_disruptions(config.disruptions)
         return model
@@ -73,7 +77,7 @@ class PybulletWarehouseModel:
             if spec.kind == "set":
                 actions = tuple(int(float(c)) for c in spec.choices or [])  # type: ignore[arg-type]
             records.append(spec.model_dump(mode="json"))
-        return PybulletWarehouseModel(self.table, self.L, p, actions, records, self.objective)
+        return PybulletWarehouseModel(self.table, self.L, p, actions, records, self.objective, self.trip_cost)
 
     @property
     def n_states(self) -> int:
@@ -93,7 +97,12 @@ class PybulletWarehouseModel:
     def reward(self, s: ArrayLike, a: ArrayLike, g: ArrayLike) -> FloatArray:
         if self.objective == "jobs":  # a job completes when a robot reaches the work station from elsewhere
             arrive = self.next_state_probs(s, a, g)[..., WORKING]
-            return np.where(np.asarray(s) != WORKING, arrive, 0.0)
+            away = np.asarray(s) != WORKING
+            jobs = np.where(away, arrive, 0.0)
+            if self.trip_cost == 0.0:
+                return jobs
+            dispatch = away & (np.asarray(a) == WORKING)  # the robot's decision, as the evaluator counts it
+            return jobs - self.trip_cost * dispatch
         c = np.asarray(g, dtype=np.float64)[..., WORKING]
         s_, a_, c_ = np.broadcast_arrays(np.asarray(s), np.asarray(a), c)
         r = self.table.reward(s_, a_, c_, self.L)
