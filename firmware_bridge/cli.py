@@ -18,6 +18,10 @@ def mcu(
     telemetry_period_ms: int = typer.Option(0, min=0, max=10000, help="0 = firmware default (20 ms)"),
     seed: int = typer.Option(0),
     run_dir: Path | None = typer.Option(None, help="directory for the port links and control socket"),
+    mocap_udp: str | None = typer.Option(
+        None, help="HOST:PORT: stream the plant's ground-truth poses there, as a mocap system (PROTOCOL.md)"
+    ),
+    mocap_hz: float = typer.Option(100.0, min=0.1, max=1000.0, help="mocap frame rate [Hz]"),
 ) -> None:
     """Virtual MCU: the real C firmware core per robot, each on its own pty, around one plant.
 
@@ -27,11 +31,16 @@ def mcu(
         raise fail(f"--plant: {plant!r} is not one of kinematic, pybullet")
     if first_id + robots - 1 > 254:
         raise fail("--first-id + --robots: robot ids must stay within 0..254 (255 is broadcast)")
+    from robocoord.firmware_bridge.mocap import streamer_for
     from robocoord.firmware_bridge.native import FirmwareBuildError
     from robocoord.firmware_bridge.vmcu import serve
 
     try:
-        serve(robots, plant, first_id, tick_ms, telemetry_period_ms, seed, run_dir)
+        mocap = streamer_for(mocap_udp, mocap_hz)
+    except ValueError as err:
+        raise fail(f"--mocap-udp: {err}") from None
+    try:
+        serve(robots, plant, first_id, tick_ms, telemetry_period_ms, seed, run_dir, mocap)
     except FirmwareBuildError as err:
         raise fail(str(err), code=1) from None
 

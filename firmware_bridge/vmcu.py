@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from robocoord.benchjson import json_stdout
+from robocoord.firmware_bridge.mocap import MocapStreamer, streamer_for
 from robocoord.firmware_bridge.native import FirmwareInstance
 from robocoord.sim.plant import Plant, RobotReading
 
@@ -150,9 +151,12 @@ class VirtualMcuServer:
         run_dir: Path,
         tick_ms: int = 1,
         telemetry_period_ms: int = 0,
+        mocap: MocapStreamer | None = None,
     ):
         if tick_ms < 1:
             raise ValueError("tick_ms must be >= 1")
+        # the plant's ground-truth poses streamed as a motion-capture system would (see mocap.py)
+        self.mocap = mocap
         self.robot_ids = list(robot_ids)
         self.plant = plant
         self.tick_ms = tick_ms
@@ -189,6 +193,8 @@ class VirtualMcuServer:
         }
 
     def close(self) -> None:
+        if self.mocap is not None:
+            self.mocap.close()
         for port in self.ports.values():
             port.close()
         for client in list(self._clients):
@@ -256,11 +262,18 @@ class VirtualMcuServer:
                 self.ports[rid].open()
                 del self.reopen_at_ms[rid]
         self.plant.step(self.tick_ms / 1000.0)
+        poses: dict[int, np.ndarray] | None = (
+            {} if self.mocap is not None and self.mocap.due(self.time_ms) else None
+        )
         for rid in self.robot_ids:
             reading = self.plant.read(rid)
             self.history[rid].add(self.time_ms, reading.wheel_speed_rad_s)
+            if poses is not None:  # the mocap sees every robot, frozen firmware or not
+                poses[rid] = reading.pose_world
             if not self._frozen(rid):
                 self._tick_robot(rid, reading)
+        if poses is not None and self.mocap is not None:
+            self.mocap.send(self.time_ms, poses)
 
     def _tick_robot(self, rid: int, reading: RobotReading) -> None:
         fw = self.firmware[rid]
@@ -358,12 +371,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--telemetry-period-ms", type=int, default=0, help="0 = firmware default (20 ms)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-dir", type=Path, default=None, help="where the port links and socket go")
+    add_mocap_args(parser)
     args = parser.parse_args(argv)
     if not 1 <= args.robots <= 64 or not 0 <= args.first_id <= 254 - args.robots + 1:
         parser.error("--robots must be 1..64 and the ids must stay within 0..254")
     if not 1 <= args.tick_ms <= 100:
         parser.error("--tick-ms must be 1..100")
     return args
+
+
+def add_mocap_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mocap-udp", default=None, metavar="HOST:PORT", help="stream ground-truth poses there (mocap.py)"
+    )
+    parser.add_argument("--mocap-hz", type=float, default=100.0, help="mocap frame rate [Hz of plant time]")
+
+
+def mocap_from_args(args: argparse.Namespace) -> MocapStreamer | None:
+    """The streamer the ``--mocap-*`` options ask for; ValueError naming the option otherwise."""
+    try:
+        return streamer_for(args.mocap_udp, args.mocap_hz)
+    except ValueError as err:
+        raise ValueError(f"--mocap-udp/--mocap-hz: {err}") from None
 
 
 def serve(
@@ -374,6 +403,7 @@ def serve(
     telemetry_period_ms: int = 0,
     seed: int = 0,
     run_dir: Path | None = None,
+    mocap: MocapStreamer | None = None,
 ) -> int:
     robot_ids = list(range(first_id, first_id + robots))
     own_dir = run_dir is None
@@ -382,7 +412,12 @@ def serve(
     # Native code (pybullet's banner) prints to fd 1; keep stdout for the one ready line.
     with json_stdout(True) as out:
         server = VirtualMcuServer(
-            robot_ids, make_plant(plant_name, robot_ids, seed), directory, tick_ms, telemetry_period_ms
+            robot_ids,
+            make_plant(plant_name, robot_ids, seed),
+            directory,
+            tick_ms,
+            telemetry_period_ms,
+            mocap,
         )
 
         def stop(_signum: int, _frame: object) -> None:
@@ -411,6 +446,11 @@ def serve(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        mocap = mocap_from_args(args)
+    except ValueError as err:
+        print(f"robocoord mcu: {err}", file=sys.stderr)
+        return 2
     return serve(
         args.robots,
         args.plant,
@@ -419,6 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.telemetry_period_ms,
         args.seed,
         args.run_dir,
+        mocap,
     )
 
 

@@ -49,6 +49,8 @@ class VirtualMcu:
         seed: int = 0,
         run_dir: Path | None = None,
         timeout_s: float = 60.0,
+        mocap_udp: str | None = None,
+        mocap_hz: float = 100.0,
     ) -> VirtualMcu:
         command = [
             sys.executable,
@@ -63,6 +65,8 @@ class VirtualMcu:
         ]
         if run_dir is not None:
             command.append(f"--run-dir={run_dir}")
+        if mocap_udp is not None:  # the plant's poses as a motion-capture stream (mocap.py)
+            command += [f"--mocap-udp={mocap_udp}", f"--mocap-hz={mocap_hz}"]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert process.stdout is not None and process.stderr is not None
         deadline = time.monotonic() + timeout_s

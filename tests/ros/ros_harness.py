@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import defaultdict
@@ -48,6 +49,29 @@ class Probe:
     def since(self, topic: str, t0: float) -> list[tuple[float, Any]]:
         with self.lock:
             return [(t, m) for t, m in self.messages.get(topic, []) if t >= t0]
+
+    def status(self, name: str) -> Any:
+        """The newest DiagnosticStatus called ``name`` heard on ``/diagnostics`` (listen to it first)."""
+        with self.lock:
+            arrays = [m for _, m in self.messages.get("/diagnostics", [])]
+        for array in reversed(arrays):
+            for st in array.status:
+                if st.name == name:
+                    return st
+        return None
+
+
+def odom_at(x: float, y: float, yaw: float = 0.0) -> Any:
+    """An Odometry at planar pose (x [m], y [m], yaw [rad]), as the serial bridge publishes it (stamp it)."""
+    from nav_msgs.msg import Odometry
+
+    msg = Odometry()
+    msg.header.frame_id = "odom"
+    msg.pose.pose.position.x = x
+    msg.pose.pose.position.y = y
+    msg.pose.pose.orientation.z = math.sin(yaw / 2)
+    msg.pose.pose.orientation.w = math.cos(yaw / 2)
+    return msg
 
 
 def export_gmfs_test_policy(

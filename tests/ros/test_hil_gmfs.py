@@ -1,7 +1,7 @@
 """HIL, GMFS: a policy trained *here* by the real trainer (small preset of the demo config) runs on the
 8-robot hil fleet (reference firmware in virtual MCUs on ptys, PyBullet plant, bridges, policy nodes,
-supervisor, rclpy); its task reward per robot-decision is compared with the pure-sim evaluation of the
-same artifact over the same seconds (issue #8 asks for 10 %; see the bound below for what holds). Through the demo's own function, so the report is checked too."""
+supervisor, mocap stream, rclpy); its task reward per robot-decision is compared with the pure-sim
+evaluation of the same artifact over the same seconds (issue #8: within 10 %). Through the demo's own function, so the report is checked too."""
 
 from __future__ import annotations
 
@@ -42,16 +42,22 @@ def test_gmfs_policy_reward_in_hil_tracks_pure_sim(trained_artifact: Path, tmp_p
     assert result["hil"]["decisions"] >= 8 * 25  # 0.5 Hz decisions for 60 s, minus the start-up
     assert result["sim"]["working_fraction"] > 0.1  # the trained policy really drives to work
     print("hil vs sim:", cmp_)  # the closing note quotes these
-    # Issue #8 asks for 10 %: NOT met. Measured with trained policies of this preset: 12-55 % apart,
-    # HIL above sim (a systematic gap not yet explained; see the closing notes). 60 % only guards the
-    # chain against gross regressions: a fleet stuck Idle scores ~10 per decision against ~4 in sim.
-    assert cmp_["reward_per_decision_rel_diff"] <= 0.60, cmp_
+    # Issue #8: within 10 %. The hil_8 robots localise by the mocap stream (the plant's ground truth, as
+    # the sim's robots do). On wheel odometry alone they drifted 0.1-0.5 m in 40 s of crowding at the
+    # station, believed themselves Working when they were not, and scored 7-55 % above sim. With mocap:
+    # 1.2, 1.7, 3.0 and 5.8 % apart in four runs.
+    assert cmp_["reward_per_decision_rel_diff"] <= 0.10, cmp_
     assert result["hil"]["crc_errors"] == 0
     report = Path(result["report"]).read_text()
     assert "reward per robot-decision" in report
     for plot in result["plots"].values():
         assert Path(plot).stat().st_size > 1000
     assert Path(result["recording"]).stat().st_size > 10_000
+    from robocoord_ros.recording import summarize
+
+    recorded = summarize(result["recording"])
+    assert recorded.pose_trajectories.keys() == recorded.trajectories.keys()  # mocap and odometry, all 8
+    assert len(recorded.pose_trajectories) == 8
 
 
 def test_a_moving_gmfs_policy_scores_alike_in_hil_and_in_sim(tmp_path: Path):

@@ -97,7 +97,9 @@ def test_ament_package_files():
 def test_shipped_inventories_build_graphs_whose_files_and_executables_exist(name: str):
     inventory = load_inventory(LAUNCH / "inventories" / f"{name}.yaml")
     ports = {r.id: f"/dev/pts/{100 + r.id}" for r in inventory.robots}
-    graph = build_graph(inventory, ports=ports, artifact="/tmp/policy.onnx", recording="/tmp/r.mcap")
+    graph = build_graph(
+        inventory, ports=ports, artifact="/tmp/policy.onnx", recording="/tmp/r.mcap", mocap_port=45_000
+    )
     for spec in graph.nodes:
         assert spec.executable in EXECUTABLES
         for path in spec.param_files:
@@ -110,19 +112,35 @@ def test_shipped_inventories_build_graphs_whose_files_and_executables_exist(name
         assert executables.count("serial_bridge") == robots
     assert executables.count("policy_controller") == robots
     assert executables.count("fleet_supervisor") == 1 and executables.count("fleet_recorder") == 1
+    source = inventory.localisation.source if inventory.backend != "sim" else "odom"
+    assert executables.count("mocap_bridge") == int(source == "mocap")
+    sources = {n.parameters["pose_source"] for n in graph.by_executable("policy_controller")}
+    assert sources == {"odom" if source == "odom" else "pose_topic"}
 
 
 def test_backend_argument_switches_the_whole_fleet():
     inventory = load_inventory(LAUNCH / "inventories" / "hil_8.yaml")
     sim = build_graph(inventory, "sim")
     assert [n.executable for n in sim.nodes] == ["sim_world", "fleet_supervisor"]  # no artifact: no policies
+    # hil_8 localises by mocap; on the sim backend sim_world's odom is the ground truth, so no mocap_bridge
+    sim_policies = build_graph(inventory, "sim", artifact="/tmp/policy.onnx").by_executable(
+        "policy_controller"
+    )
+    assert {n.parameters["pose_source"] for n in sim_policies} == {"odom"}
     with pytest.raises(ValueError, match="robot 0: port is 'auto'"):
         build_graph(inventory, "hil")
+    ports = {r.id: f"/dev/pts/{r.id}" for r in inventory.robots}
+    with pytest.raises(ValueError, match="localisation.mocap_port is 0 and no port was assigned"):
+        build_graph(inventory, "hil", ports=ports)
+    (bridge,) = build_graph(inventory, "hil", ports=ports, mocap_port=45_001).by_executable("mocap_bridge")
+    assert bridge.parameters["listen_port"] == 45_001 and bridge.parameters["robot_ids"] == list(range(8))
 
 
 def test_params_in_ros_form_load_through_rcl(tmp_path: Path):
     inventory = load_inventory(LAUNCH / "inventories" / "hil_8.yaml")
-    graph = build_graph(inventory, ports={r.id: f"/dev/pts/{r.id}" for r in inventory.robots})
+    graph = build_graph(
+        inventory, ports={r.id: f"/dev/pts/{r.id}" for r in inventory.robots}, mocap_port=45_002
+    )
     path = write_ros_params(graph, tmp_path / "fleet.yaml")
     doc = yaml.safe_load(path.read_text())
     assert doc == ros_params_document(graph)
@@ -163,6 +181,21 @@ def test_bad_inventory_errors_name_the_field(tmp_path: Path):
     data = yaml.safe_load((LAUNCH / "inventories" / "hardware_example.yaml").read_text())
     data["robots"][0]["port"] = "auto"
     with pytest.raises(ValueError, match=r"robots\[0\].port: a hardware robot needs a real port"):
+        FleetInventory.model_validate({k: v for k, v in data.items() if k != "kind"})
+    data = yaml.safe_load((LAUNCH / "inventories" / "hardware_example.yaml").read_text())
+    data["localisation"] = {"source": "mocap"}  # real robots cannot have the port picked for them
+    with pytest.raises(ValueError, match="localisation.mocap_port: hardware robots need the UDP port"):
+        FleetInventory.model_validate({k: v for k, v in data.items() if k != "kind"})
+    data["localisation"] = {"source": "external"}  # a localiser of the user's publishes the poses
+    external = build_graph(
+        FleetInventory.model_validate({k: v for k, v in data.items() if k != "kind"}), artifact="/tmp/p.onnx"
+    )
+    assert "mocap_bridge" not in [n.executable for n in external.nodes]
+    assert {n.parameters["pose_source"] for n in external.by_executable("policy_controller")} == {
+        "pose_topic"
+    }
+    data["localisation"] = {"source": "gps"}
+    with pytest.raises(ValueError, match="localisation.source"):
         FleetInventory.model_validate({k: v for k, v in data.items() if k != "kind"})
 
 

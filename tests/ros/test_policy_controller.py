@@ -6,7 +6,6 @@ The test plays the serial bridge: it publishes ``odom`` with the bridge's QoS.
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
-from ros_harness import Probe, wait_until
+from ros_harness import Probe, odom_at, wait_until
 from std_msgs.msg import UInt8, UInt8MultiArray
 
 from robocoord_ros.fleet import FleetRuntime
@@ -33,16 +32,6 @@ def policy_only_graph(artifact: Path, robots: int = 2) -> FleetGraph:
     graph = build_graph(inventory, "sim", artifact=artifact)
     keep = [n for n in graph.nodes if n.executable in ("policy_controller", "fleet_supervisor")]
     return FleetGraph(backend=graph.backend, nodes=keep)
-
-
-def odom_at(x: float, y: float, yaw: float = 0.0) -> Odometry:
-    msg = Odometry()
-    msg.header.frame_id = "odom"
-    msg.pose.pose.position.x = x
-    msg.pose.pose.position.y = y
-    msg.pose.pose.orientation.z = math.sin(yaw / 2)
-    msg.pose.pose.orientation.w = math.cos(yaw / 2)
-    return msg
 
 
 @pytest.fixture
@@ -64,14 +53,8 @@ def fleet(gmfs_artifact: Path):
     runtime.check()
 
 
-def policy_status(probe: Probe, name: str = "robot_0/policy_controller"):
-    with probe.lock:
-        arrays = [m for _, m in probe.messages.get("/diagnostics", [])]
-    for array in reversed(arrays):
-        for st in array.status:
-            if st.name == name:
-                return st
-    return None
+def policy_status(probe: Probe):
+    return probe.status("robot_0/policy_controller")
 
 
 def publish_for(pub, msg, seconds: float, rate_hz: float = 50.0) -> None:

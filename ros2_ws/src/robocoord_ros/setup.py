@@ -37,6 +37,7 @@ setup(
             "fleet_supervisor = robocoord_ros.nodes.fleet_supervisor:main",
             "sim_world = robocoord_ros.nodes.sim_world:main",
             "fleet_recorder = robocoord_ros.nodes.fleet_recorder:main",
+            "mocap_bridge = robocoord_ros.nodes.mocap_bridge:main",
         ],
     },
 )

@@ -34,8 +34,11 @@ def default_recording_path(inventory: FleetInventory) -> Path:
     return inventory.recording.directory / f"{stamp}-{inventory.name}.mcap"
 
 
-def start_virtual_mcus(inventory: FleetInventory, *, telemetry_hz: float | None = None) -> Any:
-    """Start the virtual MCUs (reference firmware on ptys around one plant) for the hil robots."""
+def start_virtual_mcus(
+    inventory: FleetInventory, *, telemetry_hz: float | None = None, mocap_port: int | None = None
+) -> Any:
+    """Start the virtual MCUs (reference firmware on ptys around one plant) for the hil robots;
+    with ``mocap_port`` they stream the plant's poses to the inventory's mocap address there."""
     from robocoord_ros.hil import spawn_virtual_mcus
 
     robots = [r for r in inventory.robots if inventory.backend_of(r) == "hil" and r.port == AUTO_PORT]
@@ -46,7 +49,19 @@ def start_virtual_mcus(inventory: FleetInventory, *, telemetry_hz: float | None 
         body=inventory.plant_body,
         telemetry_hz=telemetry_hz or inventory.rates.telemetry_hz,
         seed=inventory.seed,
+        mocap_udp=None if mocap_port is None else f"{inventory.localisation.mocap_listen}:{mocap_port}",
+        mocap_hz=inventory.localisation.mocap_rate_hz,
     )
+
+
+def free_udp_port(address: str) -> int:
+    """A UDP port free on ``address`` right now (the OS picks it; mocap_bridge binds it moments later)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind((address, 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def prepare_fleet(
@@ -74,11 +89,18 @@ def prepare_fleet(
         recording = Path(record)
     mcus = None
     needs_mcus = any(inv.backend_of(r) == "hil" and r.port == AUTO_PORT for r in inv.robots)
+    mocap_port: int | None = None
+    if needs_mcus and any(inv.uses_mocap(r) for r in inv.robots):
+        mocap_port = inv.localisation.mocap_port or free_udp_port(inv.localisation.mocap_listen)
     if needs_mcus:
-        mcus = start_virtual_mcus(inv)
+        mcus = start_virtual_mcus(inv, mocap_port=mocap_port)
     try:
         graph = build_graph(
-            inv, ports=mcus.ports if mcus is not None else None, artifact=artifact, recording=recording
+            inv,
+            ports=mcus.ports if mcus is not None else None,
+            artifact=artifact,
+            recording=recording,
+            mocap_port=mocap_port,
         )
     except Exception:
         if mcus is not None:

@@ -34,6 +34,7 @@ EXECUTABLES: dict[str, str] = {
     "fleet_supervisor": "robocoord_ros.nodes.fleet_supervisor:FleetSupervisorNode",
     "sim_world": "robocoord_ros.nodes.sim_world:SimWorldNode",
     "fleet_recorder": "robocoord_ros.nodes.fleet_recorder:FleetRecorderNode",
+    "mocap_bridge": "robocoord_ros.nodes.mocap_bridge:MocapBridgeNode",
 }
 LIFECYCLE_EXECUTABLES = frozenset({"serial_bridge"})
 
@@ -93,6 +94,7 @@ def build_graph(
     artifact: Path | str | None = None,
     recording: Path | str | None = None,
     params_file: Path | None = None,
+    mocap_port: int | None = None,
 ) -> FleetGraph:
     """The nodes of ``inventory`` on ``backend`` (default: the inventory's).
 
@@ -100,6 +102,8 @@ def build_graph(
     the virtual MCU's ptys). ``artifact`` overrides the inventory's policy; without any
     artifact no policy controllers are started (the fleet then only listens to ``cmd_vel``).
     ``recording`` is the MCAP file of the recorder node; None leaves the recorder out.
+    ``mocap_port`` is the UDP port of the mocap stream when the inventory's is 0 (hil: chosen at
+    bring-up, where the virtual MCU streams the plant's poses).
     """
     if backend is not None:
         inventory = inventory.with_backend(backend)
@@ -164,6 +168,28 @@ def build_graph(
                 files,
             )
         )
+    mocap_robots = [r.id for r in inventory.robots if inventory.uses_mocap(r)]
+    if mocap_robots:
+        loc = inventory.localisation
+        port_in_use = loc.mocap_port or mocap_port
+        if not port_in_use:
+            raise ValueError("localisation.mocap_port is 0 and no port was assigned (start the virtual MCUs)")
+        nodes.append(
+            NodeSpec(
+                "mocap_bridge",
+                "mocap_bridge",
+                "",
+                {
+                    "listen_address": loc.mocap_listen,
+                    "listen_port": int(port_in_use),
+                    "robot_ids": mocap_robots,
+                    "rate_hz": float(loc.mocap_rate_hz),
+                    "telemetry_deadline_ms": float(inventory.link.telemetry_deadline_ms),
+                    "diagnostics_rate_hz": float(inventory.rates.diagnostics_hz),
+                },
+                files,
+            )
+        )
     if policy_path is not None:
         latent = inventory.latent_positions()
         wh = inventory.policy.warehouse
@@ -194,6 +220,7 @@ def build_graph(
                         "telemetry_deadline_ms": float(inventory.link.telemetry_deadline_ms),
                         "diagnostics_rate_hz": float(inventory.rates.diagnostics_hz),
                         "seed": int(inventory.seed),
+                        "pose_source": "pose_topic" if inventory.uses_pose_topic(robot) else "odom",
                     },
                     files,
                 )

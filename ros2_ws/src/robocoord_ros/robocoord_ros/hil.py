@@ -26,6 +26,8 @@ def spawn_virtual_mcus(
     body: str = "disc",
     telemetry_hz: float = 100.0,
     seed: int = 0,
+    mocap_udp: str | None = None,
+    mocap_hz: float = 100.0,
     timeout_s: float = 60.0,
 ) -> Any:
     """Start the virtual MCU process; returns a :class:`~robocoord.firmware_bridge.vmcu_client.VirtualMcu`
@@ -53,6 +55,8 @@ def spawn_virtual_mcus(
         f"--telemetry-period-ms={period_ms}",
         f"--seed={seed}",
     ]
+    if mocap_udp is not None:  # ground-truth poses streamed as a mocap system would
+        command += [f"--mocap-udp={mocap_udp}", f"--mocap-hz={mocap_hz}"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if process.stdout is None or process.stderr is None:
         raise VirtualMcuError("virtual MCU pipes missing")

@@ -33,6 +33,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--tick-ms", type=int, default=1)
     parser.add_argument("--telemetry-period-ms", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
+    from robocoord.firmware_bridge.vmcu import add_mocap_args
+
+    add_mocap_args(parser)  # the plant's ground-truth poses as a motion-capture stream
     return parser.parse_args(argv)
 
 
@@ -55,7 +58,7 @@ def build_plant(plant: str, robot_ids: list[int], homes: list[list[float]], body
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from robocoord.firmware_bridge.vmcu import VirtualMcuServer
+    from robocoord.firmware_bridge.vmcu import VirtualMcuServer, mocap_from_args
 
     args = parse_args(argv)
     robot_ids = [int(x) for x in args.robot_ids.split(",")]
@@ -63,9 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(homes) != len(robot_ids) or any(len(h) != 3 for h in homes):
         print(f"--homes: need one [x, y, yaw] per robot ({len(robot_ids)})", file=sys.stderr)
         return 2
+    try:
+        mocap = mocap_from_args(args)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
     directory = Path(tempfile.mkdtemp(prefix="rc-hil-"))
     plant = build_plant(args.plant, robot_ids, homes, args.body, args.seed)
-    server = VirtualMcuServer(robot_ids, plant, directory, args.tick_ms, args.telemetry_period_ms)
+    server = VirtualMcuServer(robot_ids, plant, directory, args.tick_ms, args.telemetry_period_ms, mocap)
 
     def stop(_signum: int, _frame: object) -> None:
         server.running = False

@@ -100,6 +100,23 @@ class LimitsSection(StrictModel):
     max_angular_rad_s: PositiveFloat = 3.0
 
 
+class LocalisationSection(StrictModel):
+    """Where each robot's world pose comes from (what the go-to controller and the task state use)."""
+
+    source: Literal["odom", "mocap", "external"] = Field(
+        "odom",
+        description="odom: the bridge's wheel odometry (drifts when robots push each other); "
+        "mocap: a motion-capture stream through mocap_bridge (hil: the plant's ground truth); "
+        "external: another node (your localiser) publishes /robot_<id>/pose. "
+        "Robots on the sim backend always use sim_world's odom, which is ground truth",
+    )
+    mocap_listen: str = Field("127.0.0.1", min_length=1, description="address mocap_bridge binds")
+    mocap_port: int = Field(
+        0, ge=0, le=65535, description="UDP port of the mocap stream; 0: a free port (hil only)"
+    )
+    mocap_rate_hz: PositiveFloat = Field(100.0, le=1000.0, description="mocap frame rate (hil streams at it)")
+
+
 class RecordingSection(StrictModel):
     enabled: bool | None = Field(None, description="None: on in hil, off otherwise")
     directory: Path = Path("runs/recordings")
@@ -120,6 +137,7 @@ class FleetInventory(StrictModel):
     link: LinkSection = LinkSection()
     limits: LimitsSection = LimitsSection()
     recording: RecordingSection = RecordingSection()
+    localisation: LocalisationSection = LocalisationSection()
     robots: list[Robot] = Field(min_length=1)
 
     @field_validator("robots")
@@ -145,6 +163,11 @@ class FleetInventory(StrictModel):
         hardware_ports = [r.port for r in self.robots if self.backend_of(r) == "hardware"]
         if len(set(hardware_ports)) != len(hardware_ports):
             raise ValueError("robots: two hardware robots share a port")
+        loc = self.localisation
+        if loc.source == "mocap" and loc.mocap_port == 0 and hardware_ports:
+            raise ValueError(
+                "localisation.mocap_port: hardware robots need the UDP port your mocap stream is sent to, found 0"
+            )
         return self
 
     def backend_of(self, robot: Robot) -> Backend:
@@ -160,6 +183,14 @@ class FleetInventory(StrictModel):
 
     def recording_on(self) -> bool:
         return self.recording.enabled if self.recording.enabled is not None else self.backend == "hil"
+
+    def uses_pose_topic(self, robot: Robot) -> bool:
+        """Whether ``robot`` takes its pose from ``pose`` (sim robots never: their odom is ground truth)."""
+        return self.localisation.source != "odom" and self.backend_of(robot) != "sim"
+
+    def uses_mocap(self, robot: Robot) -> bool:
+        """Whether ``robot``'s pose comes through mocap_bridge from a mocap stream."""
+        return self.localisation.source == "mocap" and self.backend_of(robot) != "sim"
 
     def robot_ids(self) -> list[int]:
         return [r.id for r in self.robots]

@@ -177,6 +177,8 @@ class RecordingSummary:
     duration_s: float
     topics: dict[str, TopicSummary]
     trajectories: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)  # (t [s], x, y)
+    # the same from ``pose`` (mocap or a localiser, world frame): where the robots really were
+    pose_trajectories: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
     estop_events: list[tuple[float, bool]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -188,6 +190,7 @@ class RecordingSummary:
                 for name, t in sorted(self.topics.items())
             },
             "robots_with_odometry": sorted(self.trajectories),
+            "robots_with_pose": sorted(self.pose_trajectories),
             "estop_events": [{"t_s": t, "active": a} for t, a in self.estop_events],
         }
 
@@ -199,6 +202,7 @@ def summarize(path: Path | str) -> RecordingSummary:
     path = Path(path)
     topics: dict[str, TopicSummary] = {}
     trajectories: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    poses: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     estop: list[tuple[float, bool]] = []
     t0: int | None = None
     with open(path, "rb") as handle:
@@ -213,12 +217,15 @@ def summarize(path: Path | str) -> RecordingSummary:
             if schema is not None and schema.name == "nav_msgs/msg/Odometry":
                 robot = channel.topic.strip("/").split("/")[0]
                 trajectories[robot].append((t_s, decoded.pose.pose.position.x, decoded.pose.pose.position.y))
+            elif schema is not None and schema.name == "geometry_msgs/msg/PoseStamped":
+                robot = channel.topic.strip("/").split("/")[0]
+                poses[robot].append((t_s, decoded.pose.position.x, decoded.pose.position.y))
             elif channel.topic == "/fleet/estop_active":
                 estop.append((t_s, bool(decoded.data)))
     firsts = [t.first_ns for t in topics.values() if t.first_ns is not None]
     lasts = [t.last_ns for t in topics.values() if t.last_ns is not None]
     duration = (max(lasts) - min(firsts)) * 1e-9 if firsts else 0.0
-    return RecordingSummary(path, duration, topics, dict(trajectories), estop)
+    return RecordingSummary(path, duration, topics, dict(trajectories), dict(poses), estop)
 
 
 def plot_trajectories(summary: RecordingSummary, out_png: Path | str) -> Path:
@@ -230,18 +237,27 @@ def plot_trajectories(summary: RecordingSummary, out_png: Path | str) -> Path:
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6, 5))
-    for robot, points in sorted(summary.trajectories.items()):
-        xs = [p[1] for p in points]
-        ys = [p[2] for p in points]
-        ax.plot(xs, ys, label=robot, linewidth=1)
-        if xs:
-            ax.plot(xs[0], ys[0], "o", color=ax.lines[-1].get_color(), markersize=4)
-    ax.set_xlabel("x [m] (odom frame)")
-    ax.set_ylabel("y [m] (odom frame)")
+    # with a pose stream, it is the truth (solid) and odometry is drawn dashed beside it: the drift shows
+    truth = summary.pose_trajectories
+    for robot in sorted(set(summary.trajectories) | set(truth)):
+        colour = None
+        for points, style, label in (
+            (truth.get(robot, []), "-", f"{robot} pose"),
+            (summary.trajectories.get(robot, []), "--" if robot in truth else "-", f"{robot} odom"),
+        ):
+            if not points:
+                continue
+            xs, ys = [p[1] for p in points], [p[2] for p in points]
+            (line,) = ax.plot(xs, ys, style, color=colour, label=label, linewidth=1)
+            colour = line.get_color()
+            ax.plot(xs[0], ys[0], "o", color=colour, markersize=4)
+    frame = "world frame; dashed: odometry" if truth else "odom frame"
+    ax.set_xlabel(f"x [m] ({frame})")
+    ax.set_ylabel("y [m]")
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_title(f"trajectories, {summary.path.name} ({summary.duration_s:.1f} s)")
-    if summary.trajectories:
-        ax.legend(fontsize=7, loc="best")
+    if summary.trajectories or truth:
+        ax.legend(fontsize=6, loc="best", ncol=2)
     fig.tight_layout()
     fig.savefig(out_png, dpi=110)
     plt.close(fig)

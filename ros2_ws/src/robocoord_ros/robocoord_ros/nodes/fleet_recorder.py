@@ -1,6 +1,6 @@
 """fleet_recorder: telemetry and commands of every robot to one MCAP file (rosbag2 layout).
 
-Records per robot ``cmd_vel``, ``odom``, ``imu``, ``battery``, ``task_state``, and fleet-wide
+Records per robot ``cmd_vel``, ``odom``, ``pose`` (mocap/localiser), ``imu``, ``battery``, ``task_state``, and fleet-wide
 ``/diagnostics`` and ``/fleet/estop_active``. Messages are stamped with the receive time of the
 node's clock. The writer is :class:`robocoord_ros.recording.McapRecorder`.
 """
@@ -8,7 +8,7 @@ node's clock. The writer is :class:`robocoord_ros.recording.McapRecorder`.
 from __future__ import annotations
 
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -35,6 +35,7 @@ class FleetRecorderNode(Node):
             self._record(UInt8, f"{ns}/task_state", event_qos())
             self._record(UInt8MultiArray, f"{ns}/policy_decision", event_qos())
             self._record(Odometry, f"{ns}/odom", telemetry)
+            self._record(PoseStamped, f"{ns}/pose", telemetry)
             self._record(Imu, f"{ns}/imu", telemetry)
             self._record(BatteryState, f"{ns}/battery", telemetry)
         self._record(DiagnosticArray, "/diagnostics", diagnostics_qos())

@@ -5,7 +5,8 @@ decision logic is :class:`robocoord_ros.policy_logic.PolicyLoop`; this node only
 messages in and out and stamps them with the node's monotonic clock.
 
 Topics (relative, inside the robot's namespace): subscribes ``odom`` (best effort, depth 1,
-deadline) and, for GMFS, ``/robot_<j>/task_state`` of every robot; publishes ``cmd_vel``
+deadline), with ``pose_source: pose_topic`` also ``pose`` (geometry_msgs/PoseStamped, world frame, from
+``mocap_bridge`` or any localiser), and, for GMFS, ``/robot_<j>/task_state`` of every robot; publishes ``cmd_vel``
 (reliable), ``task_state`` (std_msgs/UInt8), ``policy_decision`` (UInt8MultiArray [state, action]
 per decision) and ``/diagnostics``.
 
@@ -14,15 +15,21 @@ than one period late counts as a deadline miss); the go-to controller turns each
 message into ``cmd_vel`` towards the decided station (input-to-command latency is measured from
 the odometry's arrival to the publish). A watchdog timer at the go-to rate publishes the stop
 when odometry goes stale.
+
+``pose_source``: ``odom`` takes the pose from the bridge's wheel odometry, which drifts whenever robots
+push each other sideways; ``pose_topic`` takes it from ``pose`` and the go-to controller runs on each fresh
+pose instead. Odometry is still watched: the input counts as stale when *either* stream is, so a
+robot whose link goes quiet stops whatever the mocap says.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from std_msgs.msg import UInt8, UInt8MultiArray
@@ -91,6 +98,13 @@ class PolicyControllerNode(Node):
         trace = declare(
             self, "trace_latency", False, "log every cmd_vel with its odometry stamp (benchmarks)"
         )
+        self.pose_source = declare(
+            self,
+            "pose_source",
+            "odom",
+            "where the world pose comes from: odom (wheel odometry) or pose_topic (mocap or a localiser)",
+            choices=["odom", "pose_topic"],
+        )
         if len(latent) != latent_dim * len(fleet_ids):
             raise ContractMismatch(
                 f"fleet_latent_flat has {len(latent)} values, expected latent_dim x robots = {latent_dim * len(fleet_ids)}"
@@ -123,14 +137,15 @@ class PolicyControllerNode(Node):
         self.diag_name = f"{self.hardware_id}/policy_controller"
 
         self._pose: Pose2D | None = None
-        self._pose_stamp_s: float | None = None
+        self._pose_stamp_s: float | None = None  # of the pose in use (odometry or mocap)
+        self._odom_seen_s: float | None = None  # stamp of the newest odometry (the link is alive)
         self._neighbour_states: dict[int, int] = {}
         self._last_control_s: float | None = None
         self.deadline_misses = 0
         self.last_decision: Decision | None = None
         self.last_twist: Twist2D = STOP
-        self._odom_stamp_ns = 0
-        # (odometry stamp ns or 0, publish ns, v, omega) per cmd_vel; only with trace_latency
+        self._pose_stamp_ns = 0
+        # (pose stamp ns or 0, publish ns, v, omega) per cmd_vel; only with trace_latency
         self.trace: deque[tuple[int, int, float, float]] = deque(maxlen=500_000 if trace else 0)
         self.control_deadline_misses = 0
 
@@ -142,6 +157,8 @@ class PolicyControllerNode(Node):
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", diagnostics_qos())
         # raw: only stamp and planar pose are read (robocoord_ros.cdr), ~50x cheaper than a full Odometry
         self.create_subscription(Odometry, "odom", self._on_odom, telemetry_qos(deadline_ms), raw=True)
+        if self.pose_source == "pose_topic":
+            self.create_subscription(PoseStamped, "pose", self._on_mocap_pose, telemetry_qos(deadline_ms))
         for rid in fleet_ids:
             if rid != self.robot_id:
                 self.create_subscription(
@@ -166,26 +183,43 @@ class PolicyControllerNode(Node):
 
     # --- inputs
     def _input(self) -> TickInput:
-        return TickInput(self._pose, self._pose_stamp_s, self._neighbour_states)
+        stamp = self._pose_stamp_s
+        if self.pose_source == "pose_topic":  # stale when either the pose or the robot's own link is
+            odom = self._odom_seen_s
+            stamp = None if stamp is None or odom is None else min(stamp, odom)
+        return TickInput(self._pose, stamp, self._neighbour_states)
 
     def _on_odom(self, raw: bytes) -> None:
         stamp_ns, x, y, yaw = odometry_pose(raw)
-        previous_stamp_s = self._pose_stamp_s
-        self._pose = Pose2D(x, y, yaw)
         # the age of an observation counts from when the bridge received the telemetry (its stamp), so
         # messages that waited in a busy executor are judged stale by how old they really are
+        self._odom_seen_s = 1e-9 * stamp_ns
+        if self.pose_source == "odom":
+            self._on_pose(Pose2D(x, y, yaw), stamp_ns)
+
+    def _on_mocap_pose(self, msg: PoseStamped) -> None:
+        q = msg.pose.orientation
+        yaw = math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+        stamp = msg.header.stamp
+        self._on_pose(
+            Pose2D(msg.pose.position.x, msg.pose.position.y, yaw), stamp.sec * 10**9 + stamp.nanosec
+        )
+
+    def _on_pose(self, pose: Pose2D, stamp_ns: int) -> None:
+        previous_stamp_s = self._pose_stamp_s
+        self._pose = pose
         self._pose_stamp_s = 1e-9 * stamp_ns
-        self._odom_stamp_ns = stamp_ns
-        # the go-to controller acts on fresh odometry, at most at its own rate
+        self._pose_stamp_ns = stamp_ns
+        # the go-to controller acts on a fresh pose, at most at its own rate
         now = self._now()
         if self._last_control_s is None or now - self._last_control_s >= 0.5 * self.goto_period_s:
             late = self._last_control_s is not None and now - self._last_control_s > 2.0 * self.goto_period_s
             flowing = (
                 previous_stamp_s is not None and self._pose_stamp_s - previous_stamp_s < self.goto_period_s
             )
-            if late and flowing:  # odometry kept coming, yet this node fell two go-to periods behind
+            if late and flowing:  # poses kept coming, yet this node fell two go-to periods behind
                 self.control_deadline_misses += 1
-            self._control(now, from_odometry=True)
+            self._control(now, from_pose=True)
 
     def _on_task_state(self, robot_id: int, msg: UInt8) -> None:
         self._neighbour_states[robot_id] = int(msg.data)
@@ -200,14 +234,14 @@ class PolicyControllerNode(Node):
         self._state_pub.publish(UInt8(data=int(decision.task_state)))
         if isinstance(decision.action, int) and not decision.used_safe_action:
             self._decision_pub.publish(UInt8MultiArray(data=[int(decision.task_state), decision.action]))
-        self._control(self._now(), from_odometry=False)
+        self._control(self._now(), from_pose=False)
 
     def _on_watchdog_timer(self) -> None:
         now = self._now()
         if self._last_control_s is None or now - self._last_control_s > 2.0 * self.goto_period_s:
-            self._control(now, from_odometry=False)  # no fresh odometry for two go-to periods: the stop
+            self._control(now, from_pose=False)  # no fresh odometry for two go-to periods: the stop
 
-    def _control(self, start: float, from_odometry: bool) -> None:
+    def _control(self, start: float, from_pose: bool) -> None:
         twist = self.loop.control(start, self._input())
         # one Twist reused (publish serialises it at once; callbacks of this node never run concurrently)
         msg = self._twist_msg
@@ -218,9 +252,9 @@ class PolicyControllerNode(Node):
         published_ns = self.get_clock().now().nanoseconds
         published = 1e-9 * published_ns
         if self.trace.maxlen:
-            stamp = self._odom_stamp_ns if from_odometry else 0
+            stamp = self._pose_stamp_ns if from_pose else 0
             self.trace.append((stamp, published_ns, linear, angular))
-        if from_odometry and self.loop.last_reason == "ok":  # telemetry in at the bridge -> cmd_vel out
+        if from_pose and self.loop.last_reason == "ok":  # pose in (at the bridge or mocap) -> cmd_vel out
             self.loop.record_latency(self._pose_stamp_s, start, published)
         self._last_control_s = published
         self.last_twist = twist
