@@ -25,6 +25,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import Literal
 
 import numpy as np
@@ -32,6 +33,7 @@ import pybullet as pb
 
 from robocoord.sim.plant import DiffDriveGeometry, RobotReading, unicycle_to_wheels
 from robocoord.sim.robot import WHEEL_JOINTS, urdf_path
+from robocoord.sim.tasks.goto import SCALAR_MAX_ROBOTS, GoToGains, go_to_wheels
 
 BodyModel = Literal["wheeled", "disc"]
 GRAVITY_M_S2 = 9.81
@@ -161,6 +163,9 @@ class PyBulletPlant:
         self._any_motor_gain = False
         self._any_wind = False
         self._setpoint_rad_s = np.zeros((n, 2))
+        # setpoints of the last go_to_step as (left, right) rows, copied into _setpoint_rad_s only when
+        # something reads it (:meth:`_setpoints`)
+        self._pending_setpoint_rows: list[tuple[float, float]] | None = None
         self._latency_lines: list[deque[np.ndarray]] = [deque() for _ in range(n)]
         self._pose_array: np.ndarray | None = None  # self._pose, built from the rows when first needed
         self._has_inertial_offsets = bool(np.any(self._inertial_offsets[:, :2]))
@@ -183,6 +188,9 @@ class PyBulletPlant:
         # disc encoder angles are integrated lazily: poses (and dts) since the last integration
         self._wheel_angle_poses: list[list[tuple[float, float, float]]] = []
         self._wheel_angle_dts: list[float] = []
+        # integrate after this many steps even when nobody reads the encoders: a bounded backlog
+        # (~24k pose rows); turning the rows into an array costs per row, the rest per call
+        self._wheel_angle_backlog = max(240, 24_000 // n)
         self._unit_gains = [1.0] * n
         self.time_s = 0.0
         self.reset()
@@ -297,6 +305,7 @@ class PyBulletPlant:
             pb.resetBaseVelocity(robot.body_id, (0, 0, 0), (0, 0, 0), physicsClientId=self.client)
             for j in robot.wheel_joints:
                 pb.resetJointState(robot.body_id, j, 0.0, 0.0, physicsClientId=self.client)
+        self._pending_setpoint_rows = None
         self._setpoint_rad_s[:] = 0.0
         for line in self._latency_lines:
             line.clear()
@@ -315,26 +324,55 @@ class PyBulletPlant:
                 f"wheel_speed_rad_s: expected two finite numbers (left, right), got {wheel_speed_rad_s!r}"
             )
         self._check_id(robot_id)
-        self._setpoint_rad_s[robot_id] = cmd
+        self._setpoints()[robot_id] = cmd
 
     def apply_all(self, wheel_speed_rad_s: np.ndarray) -> None:
         """(N, 2) wheel speed setpoints [rad/s] for every robot at once."""
         cmd = np.asarray(wheel_speed_rad_s, dtype=float)
         if cmd.shape != (self.n_robots, 2):
             raise ValueError(f"wheel_speed_rad_s: expected shape ({self.n_robots}, 2), got {cmd.shape}")
+        self._pending_setpoint_rows = None
         self._setpoint_rad_s[:] = cmd
 
     def step(self, dt_s: float) -> None:
         substeps = self._substeps.get(dt_s) or self._substeps.setdefault(dt_s, self.substeps_for(dt_s))
-        commands = self._delayed_commands()
-        self._send_wheel_commands(commands)
-        wind = self._wind_forces()
-        for _ in range(substeps):
-            for body_id, force in wind:
-                pb.applyExternalForce(
-                    body_id, -1, force, (0, 0, 0), pb.LINK_FRAME, physicsClientId=self.client
-                )
-            pb.stepSimulation(physicsClientId=self.client)
+        self._send_wheel_commands(self._delayed_commands())
+        self._advance(substeps)
+
+    def go_to_step(
+        self, targets_world: np.ndarray, gains: GoToGains, dt_s: float, target_rows: list | None = None
+    ) -> None:
+        """One control period of the go-to controller of :mod:`robocoord.sim.tasks.goto`, then physics.
+
+        The same as ``apply_all(go_to_wheels(pose_rows(), targets_world, geometry, gains))`` followed
+        by ``step(dt_s)``, bit for bit. Disc bodies of a small swarm (at most ``SCALAR_MAX_ROBOTS``)
+        without actuation latency take a fused path: the go-to law runs robot by robot inside the
+        loop that sends the base velocities, with no wheel-speed arrays in between (at 10 robots
+        those array round trips cost about as much as the law). ``target_rows`` is
+        ``targets_world.tolist()`` when the caller keeps it (the targets change once per decision).
+        """
+        substeps = self._substeps.get(dt_s) or self._substeps.setdefault(dt_s, self.substeps_for(dt_s))
+        if self.body != "disc" or self._any_latency or len(self._body_ids) > SCALAR_MAX_ROBOTS:
+            self.apply_all(go_to_wheels(self._pose_rows, targets_world, self.geometry, gains))
+            self.step(dt_s)
+            return
+        self._send_disc_go_to(targets_world.tolist() if target_rows is None else target_rows, gains)
+        self._advance(substeps)
+
+    def _advance(self, substeps: int) -> None:
+        """``substeps`` physics steps (with the wind forces, if any), then the state refresh."""
+        client, step_simulation = self.client, pb.stepSimulation
+        if self._any_wind:
+            wind = self._wind_forces()
+            for _ in range(substeps):
+                for body_id, force in wind:
+                    pb.applyExternalForce(
+                        body_id, -1, force, (0, 0, 0), pb.LINK_FRAME, physicsClientId=client
+                    )
+                step_simulation(physicsClientId=client)
+        else:
+            for _ in range(substeps):
+                step_simulation(physicsClientId=client)
         self.time_s += substeps * self.physics_dt_s
         self._refresh_state(dt_s=substeps * self.physics_dt_s)
 
@@ -462,17 +500,25 @@ class PyBulletPlant:
         ox, oy, oz = robot.inertial_offset_m
         return position + np.array([c * ox - s * oy, s * ox + c * oy, oz])
 
+    def _setpoints(self) -> np.ndarray:
+        """The (N, 2) wheel speed setpoints [rad/s] (the array itself: write to it to set them)."""
+        if self._pending_setpoint_rows is not None:
+            self._setpoint_rad_s[:] = self._pending_setpoint_rows
+            self._pending_setpoint_rows = None
+        return self._setpoint_rad_s
+
     def _delayed_commands(self) -> np.ndarray:
         """The (N, 2) setpoints to act on now (read-only: without latency, the setpoint array itself)."""
+        setpoints = self._setpoints()
         if not self._any_latency:
-            return self._setpoint_rad_s
-        out = self._setpoint_rad_s.copy()
+            return setpoints
+        out = setpoints.copy()
         for i, robot in enumerate(self._robots):
             latency = robot.dynamics.actuation_latency_steps
             if latency == 0:
                 continue
             line = self._latency_lines[i]
-            line.append(self._setpoint_rad_s[i].copy())
+            line.append(setpoints[i].copy())
             # until the line is full, the robot still acts on the command before the first one (zero)
             out[i] = line.popleft() if len(line) > latency else np.zeros(2)
         return out
@@ -538,6 +584,78 @@ class PyBulletPlant:
                 reset_velocity(body, linear, angular, physicsClientId=client)
                 if sent is not None:
                     sent.append((body, linear, angular))
+        if log is not None:
+            log.append(sent)
+
+    def _send_disc_go_to(self, target_rows: list, gains: GoToGains) -> None:
+        """The go-to law (``_go_to_wheels_loop`` of :mod:`robocoord.sim.tasks.goto`) fused with
+        :meth:`_send_disc_velocities`: the same arithmetic in the same order, one loop, no arrays.
+
+        The wheel setpoints are kept as rows (:meth:`_setpoints` copies them into the array when
+        asked). A robot within the arrival tolerance is commanded (0, 0): it is sent a velocity
+        only when it moved during the last step, otherwise it is left asleep.
+        """
+        geometry = self.geometry
+        limit, radius, track = geometry.max_wheel_speed_rad_s, geometry.wheel_radius_m, geometry.track_width_m
+        half_track, half_r = 0.5 * track, 0.5 * radius
+        w_max, k_heading = gains.max_yaw_rate_rad_s, gains.heading_gain_per_s
+        cruise, slow_radius, tolerance = (
+            gains.cruise_speed_m_s,
+            gains.slow_down_radius_m,
+            gains.arrive_tolerance_m,
+        )
+        client, reset_velocity = self.client, pb.resetBaseVelocity
+        atan2, cos, sin, hypot, pi, two_pi = math.atan2, math.cos, math.sin, math.hypot, math.pi, 2 * math.pi
+        log = self.velocity_command_log
+        sent: list[tuple[int, tuple, tuple]] | None = [] if log is not None else None
+        gain_list = self._motor_gain.tolist() if self._any_motor_gain else self._unit_gains
+        tol = self._moved_tolerance  # as in _send_disc_velocities
+        setpoints: list[tuple[float, float]] = []
+        for body, gain, (x, y, yaw), (px, py, pyaw), (target_x, target_y) in zip(
+            self._body_ids, gain_list, self._pose_rows, self._previous_pose_rows, target_rows, strict=True
+        ):
+            dx, dy = target_x - x, target_y - y
+            distance_m = hypot(dx, dy)
+            if distance_m < tolerance:  # arrived: wheels (0, 0), so v = w = 0 after clip and gain
+                setpoints.append((0.0, 0.0))
+                if tol is None or not (abs(x - px) + abs(y - py) > tol or abs(yaw - pyaw) > tol):
+                    continue
+                v = w = 0.0
+            else:
+                heading_error = (atan2(dy, dx) - yaw + pi) % two_pi - pi
+                omega = k_heading * heading_error
+                omega = w_max if omega > w_max else -w_max if omega < -w_max else omega
+                alignment = cos(heading_error)
+                alignment = alignment if alignment > 0.0 else 0.0
+                approach = distance_m / slow_radius
+                v = cruise * (approach if approach < 1.0 else 1.0) * alignment * alignment
+                left, right = (v - omega * half_track) / radius, (v + omega * half_track) / radius
+                # comparisons rather than abs() calls: max(|left|, |right|) > limit, and below |v| > 1e-9 ...
+                if left > limit or left < -limit or right > limit or right < -limit:
+                    # scaled down together; only here can the plant's clip to the limit act
+                    peak = abs(left) if abs(left) > abs(right) else abs(right)
+                    left, right = left * (limit / peak), right * (limit / peak)
+                    setpoints.append((left, right))
+                    left = -limit if left < -limit else limit if left > limit else left
+                    right = -limit if right < -limit else limit if right > limit else right
+                else:
+                    setpoints.append((left, right))
+                left, right = left * gain, right * gain
+                v = half_r * (right + left)  # as wheels_to_unicycle
+                w = radius * (right - left) / track
+                if not (
+                    v > 1e-9
+                    or v < -1e-9
+                    or w > 1e-9
+                    or w < -1e-9
+                    or (tol is not None and (abs(x - px) + abs(y - py) > tol or abs(yaw - pyaw) > tol))
+                ):
+                    continue
+            linear, angular = (v * cos(yaw), v * sin(yaw), 0.0), (0.0, 0.0, w)
+            reset_velocity(body, linear, angular, physicsClientId=client)
+            if sent is not None:
+                sent.append((body, linear, angular))
+        self._pending_setpoint_rows = setpoints
         if log is not None:
             log.append(sent)
 
@@ -611,7 +729,7 @@ class PyBulletPlant:
         self._step_before, self._last_step = self._last_step, (self._previous_pose_rows, dt_s)
         self._wheel_angle_poses.append(self._pose_rows)
         self._wheel_angle_dts.append(dt_s)
-        if len(self._wheel_angle_dts) >= 240:  # bound the backlog when nobody reads the encoders
+        if len(self._wheel_angle_dts) >= self._wheel_angle_backlog:  # nobody read the encoders
             self._wheel_angles()
 
     def _refresh_wheeled(self, dt_s: float | None) -> None:
@@ -656,7 +774,8 @@ class PyBulletPlant:
         """(N, 2) disc encoder angles: the unicycle wheel speeds of each step, integrated over the steps."""
         poses, dts = self._wheel_angle_poses, self._wheel_angle_dts
         if dts:
-            stacked = np.array(poses, dtype=float).reshape(len(poses), -1, 3)  # (K + 1, N, 3)
+            flat = chain.from_iterable(chain.from_iterable(poses))  # fromiter: half np.array's cost
+            stacked = np.fromiter(flat, float, 3 * self.n_robots * len(poses)).reshape(len(poses), -1, 3)
             dt = np.array(dts)[:, None]  # (K, 1)
             lin_vel = (stacked[1:, :, :2] - stacked[:-1, :, :2]) / dt[:, :, None]
             yaw_rate = _wrap(stacked[1:, :, 2] - stacked[:-1, :, 2]) / dt

@@ -29,7 +29,7 @@ from pettingzoo import ParallelEnv
 from robocoord.sim.config import WarehouseParams
 from robocoord.sim.plant import DiffDriveGeometry
 from robocoord.sim.pybullet_plant import DynamicsParams, PyBulletPlant
-from robocoord.sim.tasks.goto import GoToGains, go_to_wheels
+from robocoord.sim.tasks.goto import GoToGains
 from robocoord.sim.tasks.warehouse_model import N_STATES, TaskState, warehouse_reward
 
 
@@ -113,6 +113,7 @@ class WarehouseSim:
         self._robot_index = np.arange(n)
         self.task_state = np.zeros(n, dtype=np.int64)
         self.targets_world_m = self.layout.home_world_m.copy()
+        self._target_rows = self.targets_world_m.tolist()  # the same targets as rows, for the plant
         self.decisions = 0
 
     @property
@@ -125,6 +126,7 @@ class WarehouseSim:
         yaw = rng.uniform(-np.pi, np.pi, self.n_robots)
         self.plant.reset(start_poses_world=np.concatenate([self.layout.home_world_m, yaw[:, None]], axis=1))
         self.targets_world_m = self.layout.home_world_m.copy()
+        self._target_rows = self.targets_world_m.tolist()
         self.task_state = self.classify(self.plant.poses_world())
         self.decisions = 0
         return self.task_state.copy()
@@ -153,9 +155,8 @@ class WarehouseSim:
 
     def control_step(self) -> None:
         """One low-level control period: go-to controller for every robot, then physics."""
-        wheels = go_to_wheels(self.plant.pose_rows(), self.targets_world_m, self.geometry, self.gains)
-        self.plant.apply_all(wheels)
-        self.plant.step(self.control_dt_s)
+        # = apply_all(go_to_wheels(pose_rows(), targets, ...)) + step(); fused for small disc swarms
+        self.plant.go_to_step(self.targets_world_m, self.gains, self.control_dt_s, self._target_rows)
 
     def step(self, action: np.ndarray) -> WarehouseStep:
         a = np.asarray(action, dtype=np.int64)
@@ -165,6 +166,7 @@ class WarehouseSim:
             raise ValueError("action: values must be 0 Idle, 1 Transit or 2 Working")
         state, congestion = self.task_state.copy(), self.congestion()
         self.targets_world_m = self.targets_for(a)
+        self._target_rows = self.targets_world_m.tolist()
         for _ in range(self.control_steps_per_decision):
             self.control_step()
         self.task_state = self.classify(self.plant.poses_world())

@@ -45,3 +45,34 @@ def test_disc_plant_pose_rows_match_poses_world() -> None:
         assert speed[0] > 0.3 and speed[1] == 0.0
     finally:
         plant.close()
+
+
+def test_disc_go_to_step_matches_go_to_wheels_then_step_bit_for_bit() -> None:
+    from robocoord.sim.pybullet_plant import DynamicsParams, PyBulletPlant
+
+    geometry, rng = DiffDriveGeometry(), np.random.default_rng(1)
+    n = 12
+    start = np.column_stack([np.arange(n) * 0.5, np.zeros(n), rng.uniform(-3, 3, n)])
+    # some targets on the spot (arrived, parked), some far (speed-limited), some crossing paths
+    targets = start[:, :2] + rng.normal(0, 1, (n, 2)) * rng.choice([0.0, 0.3, 3.0], (n, 1))
+    gains = goto.GoToGains(cruise_speed_m_s=0.6)
+    fused, plain = PyBulletPlant(start, body="disc"), PyBulletPlant(start, body="disc")
+    try:
+        for plant in (fused, plain):
+            plant.set_dynamics(DynamicsParams(motor_gain=0.6), [2, 5])
+        for k in range(40):
+            if k == 20:  # new targets mid-way, as at a decision
+                targets = targets[::-1].copy()
+            fused.go_to_step(targets, gains, 0.05, targets.tolist())
+            plain.apply_all(goto.go_to_wheels(plain.pose_rows(), targets, geometry, gains))
+            plain.step(0.05)
+            assert fused.pose_rows() == plain.pose_rows()
+            np.testing.assert_array_equal(fused._setpoints(), plain._setpoints())
+        # the setpoints stay in force for a plain step() after a go_to_step
+        fused.step(0.05)
+        plain.step(0.05)
+        assert fused.pose_rows() == plain.pose_rows()
+        np.testing.assert_array_equal(fused.read(3).wheel_angle_rad, plain.read(3).wheel_angle_rad)
+    finally:
+        fused.close()
+        plain.close()
