@@ -84,6 +84,69 @@ class SafeNavLayout:
         return divmod(int(index), self.grid_cells)
 
 
+def arena_spec(params: SafeNavParams) -> dict[str, Any]:
+    """The arena as plain data (JSON-able): what a robot needs to run a safe_nav policy without this module.
+
+    Travels in the ``rcmdp`` artifact's contract (``family_params.arena``), so the robot side computes
+    cells, go-to targets and the cost channels from its localised pose exactly as this task does.
+    Frames: world, metres; cells (i east, j north).
+    """
+    layout = SafeNavLayout(params)
+    size = layout.arena_size_m
+    return {
+        "grid_cells": layout.grid_cells,
+        "cell_size_m": layout.cell_size_m,
+        "hazard_cells": [[int(i), int(j)] for i, j in zip(*np.nonzero(layout.hazard), strict=True)],
+        "pillars_m": [
+            [*map(float, layout.cell_center_m(*cell)), PILLAR_RADIUS_M] for cell in layout.pillar_cells
+        ],
+        "walls_m": [0.0, 0.0, size, size],  # inner faces: x_min, y_min, x_max, y_max
+        "start_cell": list(layout.start_cell),
+        "goal_cell": list(layout.goal_cell),
+        "action_offsets": ACTION_OFFSETS.tolist(),
+        "dash_from_action": 5,  # actions >= this move at the dash speed
+        "cruise_speed_m_s": CRUISE_SPEED_M_S,
+        "dash_speed_m_s": DASH_SPEED_M_S,
+        "speed_limit_m_s": params.speed_limit_m_s,
+        "decision_period_s": params.decision_period_s,
+        "control_hz": params.control_hz,
+        "max_decisions": params.max_decisions,
+    }
+
+
+def build_obstacles(client: int, layout: SafeNavLayout) -> int:
+    """Walls and pillars as one static compound body in PyBullet world ``client``: one contact query per
+    control step. Shared by :class:`SafeNavEnv` and the hardware-in-the-loop plant."""
+    size = layout.arena_size_m
+    half_t = WALL_THICKNESS_M / 2
+    wall_h = 0.1
+    shapes, halves, positions = [], [], []
+    for center, half in (
+        ((size / 2, -half_t), (size / 2 + WALL_THICKNESS_M, half_t)),
+        ((size / 2, size + half_t), (size / 2 + WALL_THICKNESS_M, half_t)),
+        ((-half_t, size / 2), (half_t, size / 2 + WALL_THICKNESS_M)),
+        ((size + half_t, size / 2), (half_t, size / 2 + WALL_THICKNESS_M)),
+    ):
+        shapes.append(pb.GEOM_BOX)
+        halves.append((*half, wall_h))
+        positions.append((*center, wall_h))
+    kwargs: dict[str, list[Any]] = {"radii": [0.0] * 4, "lengths": [0.0] * 4}
+    for cell in layout.pillar_cells:
+        shapes.append(pb.GEOM_CYLINDER)
+        halves.append((0.0, 0.0, 0.0))
+        positions.append((*layout.cell_center_m(*cell), wall_h))
+        kwargs["radii"].append(PILLAR_RADIUS_M)
+        kwargs["lengths"].append(2 * wall_h)
+    shape = pb.createCollisionShapeArray(
+        shapeTypes=shapes,
+        halfExtents=halves,
+        collisionFramePositions=positions,
+        physicsClientId=client,
+        **kwargs,
+    )
+    return int(pb.createMultiBody(0.0, shape, physicsClientId=client))
+
+
 class SafeNavEnv(gym.Env):
     """Gymnasium Env; observation (8,) float32, action Discrete(9); costs in ``info["cost"]``.
 
@@ -100,7 +163,7 @@ class SafeNavEnv(gym.Env):
         self.geometry = DiffDriveGeometry()
         start = np.array([[*self.layout.cell_center_m(*self.layout.start_cell), 0.0]])
         self.plant = PyBulletPlant(start, body="wheeled", physics_hz=self.params.physics_hz, gui=gui)
-        self.obstacle_id = self._build_obstacles()
+        self.obstacle_id = build_obstacles(self.plant.client, self.layout)
         self.control_dt_s = 1.0 / self.params.control_hz
         self.control_steps_per_decision = round(self.params.decision_period_s * self.params.control_hz)
         self.goal_world_m = self.layout.cell_center_m(*self.layout.goal_cell)
@@ -109,38 +172,6 @@ class SafeNavEnv(gym.Env):
         self.cost_names = COST_NAMES
         self.decisions = 0
         self._goal_distance_m = 0.0
-
-    def _build_obstacles(self) -> int:
-        """Walls and pillars as one static compound body: one contact query per control step."""
-        c = self.plant.client
-        size = self.layout.arena_size_m
-        half_t = WALL_THICKNESS_M / 2
-        wall_h = 0.1
-        shapes, halves, positions = [], [], []
-        for center, half in (
-            ((size / 2, -half_t), (size / 2 + WALL_THICKNESS_M, half_t)),
-            ((size / 2, size + half_t), (size / 2 + WALL_THICKNESS_M, half_t)),
-            ((-half_t, size / 2), (half_t, size / 2 + WALL_THICKNESS_M)),
-            ((size + half_t, size / 2), (half_t, size / 2 + WALL_THICKNESS_M)),
-        ):
-            shapes.append(pb.GEOM_BOX)
-            halves.append((*half, wall_h))
-            positions.append((*center, wall_h))
-        kwargs: dict[str, list[Any]] = {"radii": [0.0] * 4, "lengths": [0.0] * 4}
-        for cell in self.layout.pillar_cells:
-            shapes.append(pb.GEOM_CYLINDER)
-            halves.append((0.0, 0.0, 0.0))
-            positions.append((*self.layout.cell_center_m(*cell), wall_h))
-            kwargs["radii"].append(PILLAR_RADIUS_M)
-            kwargs["lengths"].append(2 * wall_h)
-        shape = pb.createCollisionShapeArray(
-            shapeTypes=shapes,
-            halfExtents=halves,
-            collisionFramePositions=positions,
-            physicsClientId=c,
-            **kwargs,
-        )
-        return pb.createMultiBody(0.0, shape, physicsClientId=c)
 
     def set_dynamics(self, params: DynamicsParams, robot_ids: list[int] | None = None) -> None:
         self.plant.set_dynamics(params, robot_ids)

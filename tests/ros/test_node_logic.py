@@ -9,7 +9,7 @@ import pytest
 from nav_msgs.msg import Odometry
 from rclpy.serialization import serialize_message
 
-from robocoord_ros.cdr import odometry_pose
+from robocoord_ros.cdr import odometry_pose, odometry_state
 from robocoord_ros.health import Nominal, assess_status
 from robocoord_ros.odometry import EncoderOdometry, wheels_for_twist
 from robocoord_ros.policy_logic import GoTo, Pose2D, WarehouseStations
@@ -32,10 +32,13 @@ def test_raw_odometry_pose_matches_rclpy(frame: str, child: str):
         msg.pose.pose.position.x, msg.pose.pose.position.y = float(x), float(y)
         msg.pose.pose.orientation.z, msg.pose.pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
         msg.pose.covariance[0] = 99.0
+        msg.pose.covariance[35] = -7.0
+        msg.twist.twist.linear.x, msg.twist.twist.linear.y = float(rng.normal()), 55.0
         stamp, px, py, pyaw = odometry_pose(serialize_message(msg))
         assert stamp == msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
         assert (px, py) == (x, y)
         assert math.isclose(math.cos(pyaw - yaw), 1.0, abs_tol=1e-12)
+        assert odometry_state(serialize_message(msg)) == (stamp, px, py, pyaw, msg.twist.twist.linear.x)
 
 
 def test_go_to_law_is_the_sims():

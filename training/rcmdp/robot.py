@@ -171,6 +171,8 @@ def solve_pair(
 
 
 def train_safe_nav(cfg: RcmdpTrainConfig, argv: list[str] | None = None) -> tuple[Path, dict[str, Any]]:
+    from robocoord.sim.config import SafeNavParams
+    from robocoord.sim.tasks.safe_nav import arena_spec
     from robocoord.training.export import make_provenance
     from robocoord.training.rcmdp.export import export_tabular
 
@@ -226,6 +228,7 @@ def train_safe_nav(cfg: RcmdpTrainConfig, argv: list[str] | None = None) -> tupl
                     "grid_cells": int(nominal["grid"]),
                     "cell_size_m": float(nominal["cell_size"]),
                     "cost_names": ["hazard", "collision", "overspeed"],
+                    "arena": arena_spec(SafeNavParams()),  # what the robot needs to run it (robocoord_ros)
                 },
             )
             summary[label] = {

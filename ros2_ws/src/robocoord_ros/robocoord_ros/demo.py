@@ -193,6 +193,64 @@ def run_hil_demo(
     return result
 
 
+def safe_nav_inventory() -> Path:
+    return launch_dir() / "inventories" / "hil_safe_nav.yaml"
+
+
+def run_hil_safe_nav(
+    artifact: Path | str,
+    *,
+    inventory: Path | str | FleetInventory | None = None,
+    sim_episodes: int = 10,
+    record: bool | Path = False,
+    live: bool = False,
+) -> dict[str, Any]:
+    """One safe_nav episode of an ``rcmdp`` artifact in hil, and the pure-sim evaluation of the same artifact.
+
+    The hil robot runs the whole episode (``max_decisions`` of the contract's arena, plus one decision
+    period so the last decision's costs are accounted) behind the shield; returns its discounted cost
+    per constraint, the budgets and whether it stayed within them, next to ``robocoord eval``'s figures.
+    """
+    from robocoord.controllers.policy import read_contract
+    from robocoord_ros.session import FleetSession
+
+    artifact = Path(artifact).resolve()
+    inv = (
+        inventory
+        if isinstance(inventory, FleetInventory)
+        else load_inventory(inventory or safe_nav_inventory())
+    ).with_backend("hil")
+    arena = read_contract(artifact).family_params.get("arena") or {}
+    seconds = (int(arena.get("max_decisions", 40)) + 1) * float(arena.get("decision_period_s", 1.5))
+    session = FleetSession.open(inv, artifact=artifact, record=record)
+    try:
+        session.run(seconds, live=live)
+        nodes = session.runtime.nodes_of("policy_controller")
+        agents = {n.robot_id: n.strategy.agent for n in nodes}
+        cells = {rid: sorted(a.cells_visited) for rid, a in agents.items()}
+    finally:
+        summary = session.close()
+    robots = summary["robots"]
+    hil = {
+        "seconds": seconds,
+        "robots": robots,
+        "decisions": {rid: a.decisions for rid, a in agents.items()},
+        "reached_goal": {rid: a.reached_goal for rid, a in agents.items()},
+        "shield_vetoes": {rid: a.vetoes for rid, a in agents.items()},
+        "cells_visited": cells,
+        "within_budget": all(r.get("within_budget", False) for r in robots),
+    }
+    command = [
+        sys.executable, "-m", "robocoord.cli.main", "eval", str(artifact), "--task", "safe_nav",
+        "--episodes", str(sim_episodes), "--seed", str(inv.seed), "--json",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    if result.returncode != 0:
+        raise RuntimeError(f"pure-sim evaluation failed ({result.returncode}): {result.stderr[-2000:]}")
+    sim: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return {"artifact": str(artifact), "hil": hil, "sim": sim}
+
+
 def write_report(run_dir: Path, result: dict[str, Any]) -> Path:
     hil, sim, cmp_ = result["hil"], result["sim"], result["comparison"]
     lines = [

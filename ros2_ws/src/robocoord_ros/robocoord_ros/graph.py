@@ -221,6 +221,8 @@ def build_graph(
                         "diagnostics_rate_hz": float(inventory.rates.diagnostics_hz),
                         "seed": int(inventory.seed),
                         "pose_source": "pose_topic" if inventory.uses_pose_topic(robot) else "odom",
+                        "safe_nav_grid_cells": int(inventory.policy.safe_nav.grid_cells),
+                        "safe_nav_cell_size_m": float(inventory.policy.safe_nav.cell_size_m),
                     },
                     files,
                 )

@@ -28,6 +28,8 @@ def spawn_virtual_mcus(
     seed: int = 0,
     mocap_udp: str | None = None,
     mocap_hz: float = 100.0,
+    arena: str = "open",
+    arena_params: dict[str, Any] | None = None,
     timeout_s: float = 60.0,
 ) -> Any:
     """Start the virtual MCU process; returns a :class:`~robocoord.firmware_bridge.vmcu_client.VirtualMcu`
@@ -55,6 +57,8 @@ def spawn_virtual_mcus(
         f"--telemetry-period-ms={period_ms}",
         f"--seed={seed}",
     ]
+    if arena != "open":  # the task's static world (walls, pillars) in the plant
+        command += [f"--arena={arena}", f"--arena-params={json.dumps(arena_params or {})}"]
     if mocap_udp is not None:  # ground-truth poses streamed as a mocap system would
         command += [f"--mocap-udp={mocap_udp}", f"--mocap-hz={mocap_hz}"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

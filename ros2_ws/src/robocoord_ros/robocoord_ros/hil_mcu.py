@@ -33,13 +33,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--tick-ms", type=int, default=1)
     parser.add_argument("--telemetry-period-ms", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--arena", choices=("open", "safe_nav"), default="open", help="static world around the robots"
+    )
+    parser.add_argument(
+        "--arena-params", default="{}", help="JSON: the arena's task parameters (SafeNavParams)"
+    )
     from robocoord.firmware_bridge.vmcu import add_mocap_args
 
     add_mocap_args(parser)  # the plant's ground-truth poses as a motion-capture stream
     return parser.parse_args(argv)
 
 
-def build_plant(plant: str, robot_ids: list[int], homes: list[list[float]], body: str, seed: int):
+def build_plant(
+    plant: str,
+    robot_ids: list[int],
+    homes: list[list[float]],
+    body: str,
+    seed: int,
+    arena: str = "open",
+    arena_params: dict | None = None,
+):
     if plant == "kinematic":
         from robocoord.firmware_bridge.kinematic_plant import KinematicPlant
 
@@ -52,6 +66,11 @@ def build_plant(plant: str, robot_ids: list[int], homes: list[list[float]], body
     from robocoord.sim.pybullet_plant import PyBulletPlant
 
     inner = PyBulletPlant(np.asarray(homes, dtype=float), body=body)
+    if arena == "safe_nav":  # the task's walls and pillars, built by the task's own code
+        from robocoord.sim.config import SafeNavParams
+        from robocoord.sim.tasks.safe_nav import SafeNavLayout, build_obstacles
+
+        build_obstacles(inner.client, SafeNavLayout(SafeNavParams(**(arena_params or {}))))
     substepped = SubsteppedPlant(inner, robot_ids, inner.physics_dt_s)
     substepped.reset(seed)
     return substepped
@@ -72,7 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(err, file=sys.stderr)
         return 2
     directory = Path(tempfile.mkdtemp(prefix="rc-hil-"))
-    plant = build_plant(args.plant, robot_ids, homes, args.body, args.seed)
+    if args.arena != "open" and args.plant != "pybullet":
+        print(f"--arena {args.arena}: needs --plant pybullet", file=sys.stderr)
+        return 2
+    plant = build_plant(
+        args.plant, robot_ids, homes, args.body, args.seed, args.arena, json.loads(args.arena_params)
+    )
     server = VirtualMcuServer(robot_ids, plant, directory, args.tick_ms, args.telemetry_period_ms, mocap)
 
     def stop(_signum: int, _frame: object) -> None:

@@ -67,12 +67,23 @@ class WarehouseSection(StrictModel):
     cruise_speed_m_s: PositiveFloat = Field(0.5, le=2.0)
 
 
+class SafeNavSection(StrictModel):
+    """The safe_nav arena (robocoord.sim's SafeNavParams): hil builds it around the robot; the policy
+    controller checks it against the artifact's contract."""
+
+    grid_cells: int = Field(6, ge=4, le=15, description="cells per side (cell ids travel as uint8)")
+    cell_size_m: PositiveFloat = Field(0.5, le=5.0)
+
+
 class PolicySection(StrictModel):
     artifact: Path | None = Field(
         None, description="policy .onnx; relative paths are from the inventory file"
     )
-    task: Literal["warehouse", "team_push", "safe_nav"] = "warehouse"
+    task: Literal["warehouse", "safe_nav"] = Field(
+        "warehouse", description="warehouse (gmfs policies) or safe_nav (rcmdp policies)"
+    )
     warehouse: WarehouseSection = WarehouseSection()
+    safe_nav: SafeNavSection = SafeNavSection()
 
 
 class RatesSection(StrictModel):

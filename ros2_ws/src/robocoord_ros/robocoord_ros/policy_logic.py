@@ -9,6 +9,9 @@ the staleness rule and the timing statistics. Family specifics are small strateg
   of :mod:`robocoord.controllers.gmfs_sampler`), counts their last reported task states into ĝ_i and
   acts on (one-hot s_i, ĝ_i/κ). The action is the intended next state; :class:`GoTo` (the sim's
   go-to controller) drives the robot to that state's station between decisions.
+* :class:`RcmdpStrategy` — safe_nav: the robot's cell, the artifact's π behind the safety shield and the
+  cost channels of every go-to tick (:class:`robocoord.controllers.safe_nav.RcmdpAgent`); the action's
+  cell centre and speed are the go-to target until the next decision.
 
 Stale or non-finite inputs give the contract's safe action and a zero twist (stop).
 """
@@ -18,11 +21,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from robocoord.controllers.contract import DiscreteActionSpec, PolicyContract
 from robocoord.controllers.policy import PolicyRuntime
+from robocoord.controllers.safe_nav import ArenaSpecError, RcmdpAgent, SafeNavArena
+from robocoord.controllers.shield import SafetyShield, ShieldConfigError
 from robocoord_ros.timing import DeadlineMonitor, LatencyHistogram, RateMeter
 
 TASK_STATES = ("Idle", "Transit", "Working")
@@ -68,17 +74,21 @@ class GoTo:
     slow_down_radius_m: float = 0.3
     arrive_tolerance_m: float = 0.05
 
-    def command(self, pose: Pose2D, goal_x_m: float, goal_y_m: float) -> Twist2D:
+    def command(
+        self, pose: Pose2D, goal_x_m: float, goal_y_m: float, cruise_speed_m_s: float | None = None
+    ) -> Twist2D:
         """The same law as robocoord.sim.tasks.goto.go_to_unicycle, for one robot without numpy overhead
         (a test checks both agree): turn towards the goal, speed ∝ cos² of the heading error, slow
-        down inside ``slow_down_radius_m``, stop inside ``arrive_tolerance_m``."""
+        down inside ``slow_down_radius_m``, stop inside ``arrive_tolerance_m``. ``cruise_speed_m_s``
+        overrides the configured cruise speed (a task whose actions move at different speeds)."""
         dx, dy = goal_x_m - pose.x_m, goal_y_m - pose.y_m
         distance = math.hypot(dx, dy)
         error = math.atan2(dy, dx) - pose.yaw_rad
         error = (error + math.pi) % (2.0 * math.pi) - math.pi
         omega = max(-self.max_angular_rad_s, min(self.max_angular_rad_s, self.heading_gain_per_s * error))
         alignment = max(0.0, math.cos(error)) ** 2
-        v = self.cruise_speed_m_s * min(1.0, max(0.0, distance / self.slow_down_radius_m)) * alignment
+        cruise = self.cruise_speed_m_s if cruise_speed_m_s is None else cruise_speed_m_s
+        v = cruise * min(1.0, max(0.0, distance / self.slow_down_radius_m)) * alignment
         if distance < self.arrive_tolerance_m:
             return STOP
         return Twist2D(min(v, self.max_linear_m_s), omega)
@@ -114,6 +124,25 @@ class TickInput:
     pose: Pose2D | None
     pose_stamp_s: float | None  # when the newest own observation arrived [s, same clock as now_s]
     neighbour_states: Mapping[int, int]  # robot id -> last reported task state
+    forward_m_s: float = 0.0  # forward speed from the wheel odometry [m/s]
+
+
+class Strategy(Protocol):
+    """What a policy family does on one robot; :class:`PolicyLoop` handles staleness, safety and timing."""
+
+    def decide(
+        self, runtime: PolicyRuntime, inp: TickInput, rng: np.random.Generator
+    ) -> tuple[int, int] | None:
+        """(action, task state) on a fresh, finite input; None when the policy flagged its input non-finite."""
+        ...
+
+    def target(self, action: int) -> tuple[float, float, float | None]:
+        """Go-to goal (x [m], y [m], world) of ``action`` and its cruise speed [m/s] (None: the default)."""
+        ...
+
+    def on_control(self, inp: TickInput) -> None:
+        """One go-to tick on a fresh input while a decision is in force."""
+        ...
 
 
 @dataclass
@@ -192,6 +221,102 @@ class GmfsStrategy:
         counts = self.sample_counts(inp.neighbour_states, rng)
         return np.concatenate([one_hot, counts.astype(np.float32) / self._kappa])
 
+    def decide(
+        self, runtime: PolicyRuntime, inp: TickInput, rng: np.random.Generator
+    ) -> tuple[int, int] | None:
+        if inp.pose is None:
+            return None
+        task_state = self.stations.classify(inp.pose)
+        result = runtime.act(self.observation(task_state, inp, rng)[None, :])
+        if bool(result.used_safe_action[0]):
+            return None
+        return int(result.action[0]), task_state
+
+    def target(self, action: int) -> tuple[float, float, float | None]:
+        return (*self.stations.target(action), None)
+
+    def on_control(self, inp: TickInput) -> None:
+        pass  # GMFS needs nothing between decisions
+
+
+@dataclass
+class RcmdpStrategy:
+    """safe_nav: π behind the shield on the robot's cell; the costs of each go-to tick are accounted."""
+
+    agent: RcmdpAgent
+    last_vetoed: bool = False
+    _target: tuple[float, float, float] | None = None
+
+    def decide(
+        self, runtime: PolicyRuntime, inp: TickInput, rng: np.random.Generator
+    ) -> tuple[int, int] | None:
+        del runtime, rng  # the agent holds both: its samples and its shield follow one episode
+        if inp.pose is None:
+            return None
+        x, y = inp.pose.x_m, inp.pose.y_m
+        action, self.last_vetoed = self.agent.decide(x, y)
+        cell = self.agent.arena.cell_of(x, y)
+        self._target = self.agent.arena.target(action, cell)
+        return action, self.agent.arena.cell_index(cell)
+
+    def target(self, action: int) -> tuple[float, float, float | None]:
+        if self._target is None:
+            raise RuntimeError("target() before the first decision")
+        return self._target
+
+    def on_control(self, inp: TickInput) -> None:
+        if inp.pose is not None and not self.agent.done:
+            self.agent.observe_tick(inp.pose.x_m, inp.pose.y_m, inp.forward_m_s)
+
+
+TASKS_OF_FAMILY = {"gmfs": "warehouse", "rcmdp": "safe_nav"}
+
+
+def build_strategy(
+    runtime: PolicyRuntime,
+    task: str,
+    *,
+    robot_id: int,
+    fleet_ids: Sequence[int],
+    latent_positions: np.ndarray,
+    stations: WarehouseStations,
+    seed: int,
+    arena_cells: tuple[int, float] | None = None,
+) -> GmfsStrategy | RcmdpStrategy:
+    """The strategy of the artifact's family on ``task``; ContractMismatch naming what does not fit.
+
+    rcmdp policies always run behind their shield (the contract carries the constraint table): a
+    guard that a parameter could switch off would be a guard left off on some robot.
+    ``arena_cells`` (grid cells, cell size [m]) is the robot's arena, checked against the contract's.
+    """
+    contract = runtime.contract
+    expected_task = TASKS_OF_FAMILY.get(contract.family)
+    if expected_task is None:
+        raise ContractMismatch(
+            f"family {contract.family!r} is not runnable by this node (runs {', '.join(TASKS_OF_FAMILY)})"
+        )
+    trained_on = contract.family_params.get("task", expected_task)
+    if task != expected_task or trained_on != task:
+        raise ContractMismatch(
+            f"task: robot runs {task!r}, the {contract.family} artifact was trained on {trained_on!r}"
+        )
+    if contract.family == "gmfs":
+        return GmfsStrategy(contract, robot_id, fleet_ids, latent_positions, stations)
+    try:
+        arena = SafeNavArena.from_contract(contract)
+        shield = SafetyShield.from_contract(contract)
+        agent = RcmdpAgent(runtime, arena, shield, np.random.default_rng(seed))
+    except (ArenaSpecError, ShieldConfigError) as err:
+        raise ContractMismatch(f"rcmdp artifact: {err}") from None
+    if arena_cells is not None and (
+        arena_cells[0] != arena.grid_cells or abs(arena_cells[1] - arena.cell_size_m) > 1e-9
+    ):
+        raise ContractMismatch(
+            f"arena: robot has {arena_cells[0]} x {arena_cells[0]} cells of {arena_cells[1]:g} m, "
+            f"the artifact was trained on {arena.grid_cells} x {arena.grid_cells} of {arena.cell_size_m:g} m"
+        )
+    return RcmdpStrategy(agent)
+
 
 class PolicyLoop:
     """Artifact + strategy + safety + statistics for one robot.
@@ -204,7 +329,7 @@ class PolicyLoop:
     def __init__(
         self,
         runtime: PolicyRuntime,
-        strategy: GmfsStrategy,
+        strategy: Strategy,
         goto: GoTo,
         *,
         stale_after_s: float,
@@ -242,12 +367,10 @@ class PolicyLoop:
         self.decisions += 1
         self.decision_rate.add(now_s)
         problem = self.input_problem(now_s, inp)
-        if problem is None and inp.pose is not None:
-            self.task_state = self.strategy.stations.classify(inp.pose)
-            obs = self.strategy.observation(self.task_state, inp, self.rng)
-            result = self.runtime.act(obs[None, :])
-            if not bool(result.used_safe_action[0]):
-                self.intended = int(result.action[0])
+        if problem is None:
+            choice = self.strategy.decide(self.runtime, inp, self.rng)
+            if choice is not None:
+                self.intended, self.task_state = choice
                 self.safe = False
                 self.last_reason = "ok"
                 return Decision(self.intended, False, "ok", self.task_state)
@@ -267,7 +390,8 @@ class PolicyLoop:
             return STOP
         if self.safe or inp.pose is None:
             return STOP
-        twist = self.goto.command(inp.pose, *self.strategy.stations.target(self.intended))
+        self.strategy.on_control(inp)
+        twist = self.goto.command(inp.pose, *self.strategy.target(self.intended))
         if not (math.isfinite(twist.linear_m_s) and math.isfinite(twist.angular_rad_s)):
             return STOP
         return twist

@@ -24,6 +24,9 @@ class FleetSession:
     started_s: float
     monitor: Any = None
     diagnostics: dict[str, tuple[str, str, dict[str, str]]] = field(default_factory=dict)
+    # safe_nav robots: the newest [discounted cost per constraint..., budgets...] of each (topic ``safety``)
+    safety: dict[int, list[float]] = field(default_factory=dict)
+    safety_messages: dict[int, int] = field(default_factory=dict)  # one per decision
     estop_events: list[tuple[float, bool]] = field(default_factory=list)
     _closed: bool = False
 
@@ -53,12 +56,22 @@ class FleetSession:
     def _attach_monitor(self) -> None:
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
-        from std_msgs.msg import Bool, UInt8, UInt8MultiArray
+        from std_msgs.msg import Bool, Float64MultiArray, UInt8, UInt8MultiArray
 
         from robocoord_ros.rosutil import diagnostics_qos, event_qos, latched_qos, level_name, values_of
 
         node = rclpy.create_node("fleet_monitor", context=self.runtime.context)
-        for rid in self.prepared.inventory.robot_ids():
+        if self.prepared.inventory.policy.task == "safe_nav":
+            for rid in self.prepared.inventory.robot_ids():
+                node.create_subscription(
+                    Float64MultiArray,
+                    f"/robot_{rid}/safety",
+                    lambda m, r=rid: self._on_safety(r, list(m.data)),
+                    event_qos(),
+                )
+        for rid in (
+            self.prepared.inventory.robot_ids() if self.prepared.inventory.policy.task == "warehouse" else ()
+        ):
             node.create_subscription(
                 UInt8,
                 f"/robot_{rid}/task_state",
@@ -85,6 +98,10 @@ class FleetSession:
         node.create_subscription(Bool, "/fleet/estop_active", on_estop, latched_qos())
         self.monitor = node
         self.runtime.executor.add_node(node)
+
+    def _on_safety(self, robot_id: int, values: list[float]) -> None:
+        self.safety[robot_id] = values
+        self.safety_messages[robot_id] = self.safety_messages.get(robot_id, 0) + 1
 
     # ------------------------------------------------------------------ running
     def run(self, seconds: float | None, live: bool = True) -> None:
@@ -161,6 +178,12 @@ class FleetSession:
                 "reward_per_decision": score.mean_reward if score else None,
                 "estop_events": [{"t_s": round(t, 3), "active": a} for t, a in self.estop_events],
             }
+            if rid in self.safety:  # safe_nav: discounted constraint costs against their budgets
+                values = self.safety[rid]
+                k = len(values) // 2
+                entry["discounted_cost"], entry["budgets"] = values[:k], values[k:]
+                entry["within_budget"] = all(c <= b for c, b in zip(values[:k], values[k:], strict=True))
+                entry["decisions"] = self.safety_messages.get(rid, 0)
             bridge = bridges.get(rid)
             if bridge is not None and bridge.link is not None:
                 stats = bridge.link.stats().as_dict()

@@ -32,10 +32,10 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
-from std_msgs.msg import UInt8, UInt8MultiArray
+from std_msgs.msg import Float64MultiArray, UInt8, UInt8MultiArray
 
 from robocoord.controllers.policy import ArtifactError, PolicyRuntime
-from robocoord_ros.cdr import odometry_pose
+from robocoord_ros.cdr import odometry_state
 from robocoord_ros.policy_logic import (
     STOP,
     ContractMismatch,
@@ -44,9 +44,11 @@ from robocoord_ros.policy_logic import (
     GoTo,
     PolicyLoop,
     Pose2D,
+    RcmdpStrategy,
     TickInput,
     Twist2D,
     WarehouseStations,
+    build_strategy,
 )
 from robocoord_ros.rosutil import (
     command_qos,
@@ -73,7 +75,7 @@ class PolicyControllerNode(Node):
             kind=list,
         )
         latent_dim = declare(self, "latent_dim", 2, "dimension of a latent position", low=1, high=3)
-        task = declare(self, "task", "warehouse", "sim task the policy was trained on", choices=["warehouse"])
+        task = declare(self, "task", "warehouse", "task this robot runs", choices=["warehouse", "safe_nav"])
         home_x = declare(self, "home_x_m", 0.0, "home (Idle station) x, world frame [m]")
         home_y = declare(self, "home_y_m", 0.0, "home (Idle station) y, world frame [m]")
         work_x = declare(self, "work_x_m", 0.0, "work station x, world frame [m]")
@@ -82,6 +84,8 @@ class PolicyControllerNode(Node):
         work_r = declare(
             self, "work_radius_m", 0.3, "this close to the work station is Working [m]", low=0.01
         )
+        grid_cells = declare(self, "safe_nav_grid_cells", 6, "safe_nav arena: cells per side", low=4)
+        cell_size = declare(self, "safe_nav_cell_size_m", 0.5, "safe_nav arena: cell size [m]", low=0.01)
         goto_hz = declare(self, "goto_rate_hz", 20.0, "go-to controller rate [Hz]", low=1.0, high=500.0)
         cruise = declare(self, "cruise_speed_m_s", 0.5, "go-to cruise speed [m/s]", low=0.01, high=5.0)
         expected_rate = declare(
@@ -118,18 +122,21 @@ class PolicyControllerNode(Node):
             raise ContractMismatch(
                 f"{artifact}: control_rate_hz: robot expects {expected_rate:g} Hz, artifact has {contract.control_rate_hz:g}"
             )
-        if contract.family != "gmfs":
-            raise ContractMismatch(
-                f"{artifact}: family {contract.family!r} is not runnable on task {task!r} by this node (expects 'gmfs')"
-            )
         stations = WarehouseStations((home_x, home_y), (work_x, work_y), home_r, work_r)
-        strategy = GmfsStrategy(
-            contract=contract,
-            robot_id=self.robot_id,
-            fleet_ids=list(fleet_ids),
-            latent_positions=np.asarray(latent, dtype=float).reshape(len(fleet_ids), latent_dim),
-            stations=stations,
-        )
+        try:
+            strategy = build_strategy(
+                runtime,
+                task,
+                robot_id=self.robot_id,
+                fleet_ids=list(fleet_ids),
+                latent_positions=np.asarray(latent, dtype=float).reshape(len(fleet_ids), latent_dim),
+                stations=stations,
+                seed=seed + self.robot_id,
+                arena_cells=(grid_cells, cell_size) if task == "safe_nav" else None,
+            )
+        except ContractMismatch as err:
+            raise ContractMismatch(f"{artifact}: {err}") from None
+        self.strategy = strategy
         goto = GoTo(max_linear_m_s=max_v, max_angular_rad_s=max_w, cruise_speed_m_s=cruise)
         self.loop = PolicyLoop(runtime, strategy, goto, stale_after_s=stale_s, seed=seed + self.robot_id)
         self.goto_period_s = 1.0 / goto_hz
@@ -139,6 +146,7 @@ class PolicyControllerNode(Node):
         self._pose: Pose2D | None = None
         self._pose_stamp_s: float | None = None  # of the pose in use (odometry or mocap)
         self._odom_seen_s: float | None = None  # stamp of the newest odometry (the link is alive)
+        self._forward_m_s = 0.0  # forward speed of the newest odometry (wheel encoders) [m/s]
         self._neighbour_states: dict[int, int] = {}
         self._last_control_s: float | None = None
         self.deadline_misses = 0
@@ -159,7 +167,7 @@ class PolicyControllerNode(Node):
         self.create_subscription(Odometry, "odom", self._on_odom, telemetry_qos(deadline_ms), raw=True)
         if self.pose_source == "pose_topic":
             self.create_subscription(PoseStamped, "pose", self._on_mocap_pose, telemetry_qos(deadline_ms))
-        for rid in fleet_ids:
+        for rid in fleet_ids if isinstance(strategy, GmfsStrategy) else ():
             if rid != self.robot_id:
                 self.create_subscription(
                     UInt8,
@@ -172,9 +180,13 @@ class PolicyControllerNode(Node):
         # would otherwise keep the firmware's own watchdog from tripping)
         self.create_timer(max(self.goto_period_s, 0.5 * stale_s), self._on_watchdog_timer)
         self.create_timer(1.0 / diag_hz, self._publish_diagnostics)
+        if isinstance(strategy, RcmdpStrategy):
+            # [discounted cost of each constraint so far, then their budgets], after every decision
+            self._safety_pub = self.create_publisher(Float64MultiArray, "safety", event_qos())
+        detail = f"kappa={strategy.kappa}" if isinstance(strategy, GmfsStrategy) else "shield on"
         self.get_logger().info(
             f"policy {contract.family} from {artifact}: decisions at {contract.control_rate_hz:g} Hz, "
-            f"go-to at {goto_hz:g} Hz, kappa={strategy.kappa}"
+            f"go-to at {goto_hz:g} Hz, {detail}"
         )
 
     def _now(self) -> float:
@@ -187,10 +199,10 @@ class PolicyControllerNode(Node):
         if self.pose_source == "pose_topic":  # stale when either the pose or the robot's own link is
             odom = self._odom_seen_s
             stamp = None if stamp is None or odom is None else min(stamp, odom)
-        return TickInput(self._pose, stamp, self._neighbour_states)
+        return TickInput(self._pose, stamp, self._neighbour_states, self._forward_m_s)
 
     def _on_odom(self, raw: bytes) -> None:
-        stamp_ns, x, y, yaw = odometry_pose(raw)
+        stamp_ns, x, y, yaw, self._forward_m_s = odometry_state(raw)
         # the age of an observation counts from when the bridge received the telemetry (its stamp), so
         # messages that waited in a busy executor are judged stale by how old they really are
         self._odom_seen_s = 1e-9 * stamp_ns
@@ -234,6 +246,11 @@ class PolicyControllerNode(Node):
         self._state_pub.publish(UInt8(data=int(decision.task_state)))
         if isinstance(decision.action, int) and not decision.used_safe_action:
             self._decision_pub.publish(UInt8MultiArray(data=[int(decision.task_state), decision.action]))
+        if isinstance(self.strategy, RcmdpStrategy):
+            agent = self.strategy.agent
+            self._safety_pub.publish(
+                Float64MultiArray(data=[*map(float, agent.discounted_cost), *map(float, agent.budgets)])
+            )
         self._control(self._now(), from_pose=False)
 
     def _on_watchdog_timer(self) -> None:
@@ -286,6 +303,17 @@ class PolicyControllerNode(Node):
             "intended_state": loop.intended,
             "input_state": reason,
         }
+        if isinstance(self.strategy, RcmdpStrategy):
+            agent = self.strategy.agent
+            values |= {
+                "discounted_cost": [round(float(c), 4) for c in agent.discounted_cost],
+                "budgets": [float(b) for b in agent.budgets],
+                "shield_vetoes": agent.vetoes,
+                "episode_done": agent.done,
+                "reached_goal": agent.reached_goal,
+            }
+            if any(agent.violated()):
+                level, message = "ERROR", f"constraint budget exceeded: {agent.violated()}"
         publish_status(self, self._diag_pub, self.diag_name, self.hardware_id, level, message, values)
 
 
