@@ -93,7 +93,7 @@ def test_ament_package_files():
         assert glob.glob(str(PKG / pattern)), pattern
 
 
-@pytest.mark.parametrize("name", ["hil_8", "sim_8", "hardware_example"])
+@pytest.mark.parametrize("name", ["hil_8", "sim_8", "hardware_example", "hil_safe_nav"])
 def test_shipped_inventories_build_graphs_whose_files_and_executables_exist(name: str):
     inventory = load_inventory(LAUNCH / "inventories" / f"{name}.yaml")
     ports = {r.id: f"/dev/pts/{100 + r.id}" for r in inventory.robots}
