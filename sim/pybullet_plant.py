@@ -340,24 +340,32 @@ class PyBulletPlant:
         self._advance(substeps)
 
     def go_to_step(
-        self, targets_world: np.ndarray, gains: GoToGains, dt_s: float, target_rows: list | None = None
+        self,
+        targets_world: np.ndarray,
+        gains: GoToGains,
+        dt_s: float,
+        target_rows: list | None = None,
+        steps: int = 1,
     ) -> None:
-        """One control period of the go-to controller of :mod:`robocoord.sim.tasks.goto`, then physics.
+        """``steps`` control periods of the go-to controller of :mod:`robocoord.sim.tasks.goto`, each followed by physics.
 
-        The same as ``apply_all(go_to_wheels(pose_rows(), targets_world, geometry, gains))`` followed
-        by ``step(dt_s)``, bit for bit. Disc bodies of a small swarm (at most ``SCALAR_MAX_ROBOTS``)
-        without actuation latency take a fused path: the go-to law runs robot by robot inside the
-        loop that sends the base velocities, with no wheel-speed arrays in between (at 10 robots
-        those array round trips cost about as much as the law). ``target_rows`` is
-        ``targets_world.tolist()`` when the caller keeps it (the targets change once per decision).
+        Each period is the same as ``apply_all(go_to_wheels(pose_rows(), targets_world, geometry,
+        gains))`` followed by ``step(dt_s)``, bit for bit. Disc bodies of a small swarm (at most
+        ``SCALAR_MAX_ROBOTS``) without actuation latency take a fused path: the go-to law runs robot
+        by robot inside the loop that sends the base velocities, with no wheel-speed arrays in
+        between (at 10 robots those array round trips cost about as much as the law). ``target_rows``
+        is ``targets_world.tolist()`` when the caller keeps it (the targets change once per decision).
         """
         substeps = self._substeps.get(dt_s) or self._substeps.setdefault(dt_s, self.substeps_for(dt_s))
         if self.body != "disc" or self._any_latency or len(self._body_ids) > SCALAR_MAX_ROBOTS:
-            self.apply_all(go_to_wheels(self._pose_rows, targets_world, self.geometry, gains))
-            self.step(dt_s)
+            for _ in range(steps):
+                self.apply_all(go_to_wheels(self._pose_rows, targets_world, self.geometry, gains))
+                self.step(dt_s)
             return
-        self._send_disc_go_to(targets_world.tolist() if target_rows is None else target_rows, gains)
-        self._advance(substeps)
+        rows = targets_world.tolist() if target_rows is None else target_rows
+        for _ in range(steps):
+            self._send_disc_go_to(rows, gains)
+            self._advance(substeps)
 
     def _advance(self, substeps: int) -> None:
         """``substeps`` physics steps (with the wind forces, if any), then the state refresh."""

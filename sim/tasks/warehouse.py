@@ -111,6 +111,11 @@ class WarehouseSim:
             [self.layout.home_world_m, self.layout.transit_point_world_m, self.layout.work_station_world_m]
         )
         self._robot_index = np.arange(n)
+        # (x, y) columns of the home and work stations, for classify()
+        self._station_columns = (
+            (self.layout.home_world_m[:, 0].copy(), self.layout.home_world_m[:, 1].copy()),
+            (self.layout.work_station_world_m[:, 0].copy(), self.layout.work_station_world_m[:, 1].copy()),
+        )
         self.task_state = np.zeros(n, dtype=np.int64)
         self.targets_world_m = self.layout.home_world_m.copy()
         self._target_rows = self.targets_world_m.tolist()  # the same targets as rows, for the plant
@@ -132,12 +137,11 @@ class WarehouseSim:
         return self.task_state.copy()
 
     def classify(self, poses_world: np.ndarray) -> np.ndarray:
-        xy = poses_world[:, :2]
-        at_home = np.hypot(*(xy - self.layout.home_world_m).T) < self.params.home_radius_m
-        at_work = np.hypot(*(xy - self.layout.work_station_world_m).T) < self.params.work_radius_m
+        x, y = poses_world[:, 0], poses_world[:, 1]
+        (home_x, home_y), (work_x, work_y) = self._station_columns
         state = np.full(self.n_robots, TaskState.TRANSIT, dtype=np.int64)
-        state[at_home] = TaskState.IDLE
-        state[at_work] = TaskState.WORKING
+        state[np.hypot(x - home_x, y - home_y) < self.params.home_radius_m] = TaskState.IDLE
+        state[np.hypot(x - work_x, y - work_y) < self.params.work_radius_m] = TaskState.WORKING
         return state
 
     def congestion(self, task_state: np.ndarray | None = None) -> np.ndarray:
@@ -167,8 +171,14 @@ class WarehouseSim:
         state, congestion = self.task_state.copy(), self.congestion()
         self.targets_world_m = self.targets_for(a)
         self._target_rows = self.targets_world_m.tolist()
-        for _ in range(self.control_steps_per_decision):
-            self.control_step()
+        # control_steps_per_decision x control_step(), in one call
+        self.plant.go_to_step(
+            self.targets_world_m,
+            self.gains,
+            self.control_dt_s,
+            self._target_rows,
+            steps=self.control_steps_per_decision,
+        )
         self.task_state = self.classify(self.plant.poses_world())
         self.decisions += 1
         reward = warehouse_reward(state, a, congestion, self.params.congestion_penalty_L)
