@@ -51,8 +51,8 @@ def start_virtual_mcus(
         seed=inventory.seed,
         mocap_udp=None if mocap_port is None else f"{inventory.localisation.mocap_listen}:{mocap_port}",
         mocap_hz=inventory.localisation.mocap_rate_hz,
-        arena="safe_nav" if inventory.policy.task == "safe_nav" else "open",
-        arena_params=inventory.policy.safe_nav.model_dump(),
+        arena=inventory.arena(),
+        arena_params=inventory.arena_params(),
     )
 
 

@@ -17,6 +17,7 @@ Topic layout (per robot namespace ``robot_<id>``): ``cmd_vel`` (Twist, reliable)
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,8 @@ def build_graph(
                     "max_wheel_speed_rad_s": float(inventory.limits.max_wheel_speed_rad_s),
                     "seed": int(inventory.seed),
                     "body": inventory.plant_body,
+                    "arena": inventory.arena(),
+                    "arena_params_json": json.dumps(inventory.arena_params()),
                 },
                 files,
             )

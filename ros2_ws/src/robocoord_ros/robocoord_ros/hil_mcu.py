@@ -21,6 +21,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from robocoord.sim.worlds import ARENAS  # noqa: E402 - names only; pybullet loads inside build_plant
+
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m robocoord_ros.hil_mcu")
@@ -34,7 +36,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--telemetry-period-ms", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--arena", choices=("open", "safe_nav"), default="open", help="static world around the robots"
+        "--arena",
+        choices=ARENAS,
+        default="open",
+        help="static world around the robots (robocoord.sim.worlds)",
     )
     parser.add_argument(
         "--arena-params", default="{}", help="JSON: the arena's task parameters (SafeNavParams)"
@@ -66,11 +71,9 @@ def build_plant(
     from robocoord.sim.pybullet_plant import PyBulletPlant
 
     inner = PyBulletPlant(np.asarray(homes, dtype=float), body=body)
-    if arena == "safe_nav":  # the task's walls and pillars, built by the task's own code
-        from robocoord.sim.config import SafeNavParams
-        from robocoord.sim.tasks.safe_nav import SafeNavLayout, build_obstacles
+    from robocoord.sim.worlds import add_arena
 
-        build_obstacles(inner.client, SafeNavLayout(SafeNavParams(**(arena_params or {}))))
+    add_arena(inner.client, arena, arena_params)  # the task's walls and obstacles, by the task's own code
     substepped = SubsteppedPlant(inner, robot_ids, inner.physics_dt_s)
     substepped.reset(seed)
     return substepped

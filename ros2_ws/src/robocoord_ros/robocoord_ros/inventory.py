@@ -203,6 +203,13 @@ class FleetInventory(StrictModel):
         """Whether ``robot``'s pose comes through mocap_bridge from a mocap stream."""
         return self.localisation.source == "mocap" and self.backend_of(robot) != "sim"
 
+    def arena(self) -> str:
+        """The static world of the policy's task (robocoord.sim.worlds): walls and obstacles of safe_nav."""
+        return "safe_nav" if self.policy.task == "safe_nav" else "open"
+
+    def arena_params(self) -> dict[str, float | int]:
+        return self.policy.safe_nav.model_dump() if self.policy.task == "safe_nav" else {}
+
     def robot_ids(self) -> list[int]:
         return [r.id for r in self.robots]
 

@@ -12,6 +12,7 @@ firmware's rules in Python: wheel limit, and zero wheels after ``watchdog_ms`` w
 
 from __future__ import annotations
 
+import json
 import math
 import time
 
@@ -23,6 +24,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import BatteryState, Imu
 from std_msgs.msg import Bool
 
+from robocoord.sim.worlds import ARENAS  # names only: pybullet is imported when a world is built
 from robocoord_ros.odometry import wheels_for_twist
 from robocoord_ros.rosutil import (
     command_qos,
@@ -58,6 +60,8 @@ class SimWorldNode(Node):
             self, "watchdog_ms", 200, "zero wheels without commands [ms]", low=20
         )
         self.seed = declare(self, "seed", 0, "plant seed", low=0)
+        arena = declare(self, "arena", "open", "static task world", choices=list(ARENAS))
+        arena_params = declare(self, "arena_params_json", "{}", "the arena's task parameters (JSON)")
         if not (len(ids) == len(xs) == len(ys) == len(yaws)):
             raise ValueError("robot_ids, home_x_m, home_y_m and home_yaw_rad must have the same length")
 
@@ -73,6 +77,9 @@ class SimWorldNode(Node):
             geometry=self.geometry,
             physics_hz=physics_hz,
         )
+        from robocoord.sim.worlds import add_arena
+
+        add_arena(self.plant.client, arena, json.loads(arena_params))
         self.plant.reset(self.seed)
         self.ids = [int(i) for i in ids]
         self.index = {rid: k for k, rid in enumerate(self.ids)}

@@ -1,0 +1,24 @@
+"""Static task worlds added to a running PyBullet world by name: what the hil plant (virtual MCUs) and the
+``sim_world`` node build around their robots, so both carry the same walls and obstacles as the task.
+
+``add_arena(client, "safe_nav", {"grid_cells": 6, ...})`` builds safe_nav's walls and pillars with the
+task's own code; ``"open"`` adds nothing (the warehouse floor).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ARENAS = ("open", "safe_nav")
+
+
+def add_arena(client: int, arena: str, params: dict[str, Any] | None = None) -> list[int]:
+    """Add ``arena`` to PyBullet world ``client``; returns the bodies it created. ``params`` are the task's."""
+    if arena == "open":
+        return []
+    if arena == "safe_nav":
+        from robocoord.sim.config import SafeNavParams
+        from robocoord.sim.tasks.safe_nav import SafeNavLayout, build_obstacles
+
+        return [build_obstacles(client, SafeNavLayout(SafeNavParams(**(params or {}))))]
+    raise ValueError(f"arena: {arena!r} is not one of {', '.join(ARENAS)}")
