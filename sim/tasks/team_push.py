@@ -60,15 +60,7 @@ class TeamPushParallelEnv(ParallelEnv):
         self.plant = PyBulletPlant(
             self._nominal_starts(), body="wheeled", physics_hz=self.params.physics_hz, gui=gui
         )
-        c = self.plant.client
-        half = self.params.box_size_m / 2
-        shape = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=(half, half, half), physicsClientId=c)
-        visual = pb.createVisualShape(
-            pb.GEOM_BOX, halfExtents=(half, half, half), rgbaColor=(0.8, 0.6, 0.2, 1), physicsClientId=c
-        )
-        self.box_id = pb.createMultiBody(
-            self.params.box_mass_kg, shape, visual, (0, 0, half), physicsClientId=c
-        )
+        self.box_id = build_box(self.plant.client, self.params)
         self.set_box(self.params.box_mass_kg, self.params.box_friction)
         self.goal_world_m = np.array([self.params.goal_distance_m, 0.0])
         self.control_dt_s = 1.0 / self.params.control_hz
@@ -77,12 +69,7 @@ class TeamPushParallelEnv(ParallelEnv):
         self._box_distance_m = 0.0
 
     def _nominal_starts(self) -> np.ndarray:
-        n = self.params.n_robots
-        x = -self.params.box_size_m / 2 - ROBOT_SETBACK_M
-        # spread across the box face, at least a robot's collision width (0.27 m) plus margin apart
-        spacing = max(self.params.box_size_m / n, ROBOT_MIN_SPACING_M)
-        y = (np.arange(n) - (n - 1) / 2) * spacing
-        return np.stack([np.full(n, x), y, np.zeros(n)], axis=1)
+        return nominal_starts(self.params)
 
     # ---------------------------------------------------------------- box parameters
     def set_box(self, mass_kg: float, friction: float) -> None:
@@ -107,8 +94,7 @@ class TeamPushParallelEnv(ParallelEnv):
 
     # ---------------------------------------------------------------- views
     def box_pose_world(self) -> np.ndarray:
-        pos, orn = pb.getBasePositionAndOrientation(self.box_id, physicsClientId=self.plant.client)
-        return np.array([pos[0], pos[1], yaw_of_quaternion(orn)])
+        return box_pose_world(self.plant.client, self.box_id)
 
     def box_to_goal_m(self) -> float:
         return float(np.hypot(*(self.goal_world_m - self.box_pose_world()[:2])))
@@ -138,10 +124,7 @@ class TeamPushParallelEnv(ParallelEnv):
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]]]:
-        rng = np.random.default_rng(seed)
-        starts = self._nominal_starts()
-        starts[:, 1] += rng.uniform(-0.03, 0.03, len(starts))
-        starts[:, 2] += rng.uniform(-0.1, 0.1, len(starts))
+        starts = episode_starts(self.params, seed)
         half = self.params.box_size_m / 2
         pb.resetBasePositionAndOrientation(
             self.box_id, (0, 0, half), (0, 0, 0, 1), physicsClientId=self.plant.client
@@ -196,3 +179,67 @@ class TeamPushParallelEnv(ParallelEnv):
 
     def close(self) -> None:
         self.plant.close()
+
+
+def nominal_starts(params: TeamPushParams) -> np.ndarray:
+    """Start poses (x, y, yaw) [m, rad, world] of the robots: side by side behind the box, facing +x."""
+    n = params.n_robots
+    x = -params.box_size_m / 2 - ROBOT_SETBACK_M
+    # spread across the box face, at least a robot's collision width (0.27 m) plus margin apart
+    spacing = max(params.box_size_m / n, ROBOT_MIN_SPACING_M)
+    y = (np.arange(n) - (n - 1) / 2) * spacing
+    return np.stack([np.full(n, x), y, np.zeros(n)], axis=1)
+
+
+def episode_starts(params: TeamPushParams, seed: int | None) -> np.ndarray:
+    """The start poses of the episode reset with ``seed``: nominal, jittered by ±3 cm across, ±0.1 rad."""
+    rng = np.random.default_rng(seed)
+    starts = nominal_starts(params)
+    starts[:, 1] += rng.uniform(-0.03, 0.03, len(starts))
+    starts[:, 2] += rng.uniform(-0.1, 0.1, len(starts))
+    return starts
+
+
+def build_box(client: int, params: TeamPushParams) -> int:
+    """The task's box in PyBullet world ``client``: at the origin, nominal mass and floor friction; its body id."""
+    half = params.box_size_m / 2
+    shape = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=(half, half, half), physicsClientId=client)
+    visual = pb.createVisualShape(
+        pb.GEOM_BOX, halfExtents=(half, half, half), rgbaColor=(0.8, 0.6, 0.2, 1), physicsClientId=client
+    )
+    box = pb.createMultiBody(params.box_mass_kg, shape, visual, (0, 0, half), physicsClientId=client)
+    pb.changeDynamics(
+        box, -1, mass=params.box_mass_kg, lateralFriction=params.box_friction, physicsClientId=client
+    )
+    return int(box)
+
+
+def box_pose_world(client: int, box_id: int) -> np.ndarray:
+    """(x [m], y [m], yaw [rad]) of the box, world frame."""
+    pos, orn = pb.getBasePositionAndOrientation(box_id, physicsClientId=client)
+    return np.array([pos[0], pos[1], yaw_of_quaternion(orn)])
+
+
+def task_spec(params: TeamPushParams) -> dict[str, Any]:
+    """The task as plain data (JSON-able): what a robot needs to run a team_push policy without this module.
+
+    Travels in the ``drigm`` artifact's contract (``family_params.team_push``), so the robot side builds
+    the observation from localised poses and turns actions into primitives exactly as this task does.
+    Frames: world, metres; the box starts at the origin, the goal lies ``goal_distance_m`` along +x.
+    """
+    bound = np.full(OBS_DIM, 2 * ARENA_HALF_WIDTH_M)
+    bound[7] = np.pi
+    return {
+        "n_robots": params.n_robots,
+        "primitives_unicycle": PRIMITIVES_UNICYCLE.tolist(),
+        "primitive_names": list(PRIMITIVE_NAMES),
+        "decision_period_s": params.decision_period_s,
+        "goal_xy_m": [params.goal_distance_m, 0.0],
+        "goal_tolerance_m": params.goal_tolerance_m,
+        "box_size_m": params.box_size_m,
+        "box_mass_kg": params.box_mass_kg,
+        "box_friction": params.box_friction,
+        "max_decisions": params.max_decisions,
+        "obs_bound": bound.tolist(),
+        "start_poses": nominal_starts(params).tolist(),
+    }

@@ -65,20 +65,22 @@ def evaluate_artifact(
             variant.update(_tiny_shift_params(Path(disruptions)))
         sim = make_task(env, 1)
     sim.set_variants([variant])
-    returns, successes = [], []
+    returns, successes, to_goal = [], [], []
     for episode in range(episodes):
-        obs, _ = sim.reset(seed * 1_000_003 + episode)
+        obs, _ = sim.reset(episode_seed(seed, episode))
         executor.reset()
-        total, done = 0.0, False
+        total, done, taken = 0.0, False, 0
         for _ in range(steps):
             actions = executor.act(obs[0])
             obs, _, reward, terminated, truncated = sim.step(actions[None, :])
             total += float(reward[0])
+            taken += 1
             if bool(terminated[0] or truncated[0]):
                 done = True
                 break
         returns.append(total)
         successes.append(bool(sim.success()[0]) if done else False)
+        to_goal.append(taken if successes[-1] else None)
     sim.close()
     arr = np.asarray(returns)
     return {
@@ -88,12 +90,20 @@ def evaluate_artifact(
         "cost_mean": None,
         "violations": None,
         "success_rate": float(np.mean(successes)),
+        # decisions taken until the goal was reached, per episode (None: not reached)
+        "decisions_to_goal": to_goal,
         "task": task,
         "robots": robots,
         "mixer": fp.get("mixer"),
         "robust": fp.get("robust"),
         "rho": fp.get("rho"),
     }
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """The task-reset seed of ``episode`` in an evaluation with ``seed`` (team_push env slot 0 resets with
+    ``episode_seed * 1009``: :class:`~robocoord.training.drigm.team_push_task.TeamPushTask`)."""
+    return seed * 1_000_003 + episode
 
 
 def _tiny_shift_params(path: Path) -> dict[str, float]:

@@ -229,6 +229,14 @@ def export_agent(
         "state_name": "h",
         **(extra or {}),
     }
+    if env.task == "team_push":  # the task as data: the robot builds observations and primitives from it
+        from robocoord.sim.config import TeamPushParams
+        from robocoord.sim.tasks.team_push import task_spec
+        from robocoord.training.drigm.team_push_task import TASK_KEYS
+
+        task_kwargs = {k: v for k, v in env.params.items() if k in TASK_KEYS}
+        params = TeamPushParams(n_robots=env.n_agents, max_decisions=env.episode_steps, **task_kwargs)
+        family_params["team_push"] = task_spec(params)
     agent = learner.agent.eval()
     return export_policy(
         agent,
