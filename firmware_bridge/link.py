@@ -89,7 +89,7 @@ class LinkStats:
     crc_errors: int
     framing_errors: int  # bad stuffing, too short, wrong payload length, oversize
     resyncs: int  # times the decoder dropped bytes up to the next delimiter
-    drops: int  # telemetry dropped from the full queue
+    drops: int  # telemetry dropped from the full queue (a poller fell behind; never with on_telemetry)
     tx_dropped: int  # sends refused because the port was closed or blocked
     wrong_robot_id: int
     unknown_type: int
@@ -650,6 +650,11 @@ class SerialLink:
         with self._telemetry_cond:
             self._latest = message
             self._telemetry_cond.notify_all()
+        if self.on_telemetry is not None:
+            # A consumer with a callback gets every frame there; the queue is for pollers. Filling
+            # a queue nobody drains would count every frame past its size as a "drop".
+            self.on_telemetry(message)
+            return
         try:
             self.telemetry.put_nowait(message)
         except queue.Full:
@@ -663,8 +668,6 @@ class SerialLink:
                 self.telemetry.put_nowait(message)
             except queue.Full:
                 pass
-        if self.on_telemetry is not None:
-            self.on_telemetry(message)
 
     def _on_hello_ack(self, ack: HelloAck) -> None:
         pending, self._hello_pending = self._hello_pending, None

@@ -123,6 +123,22 @@ def test_full_telemetry_queue_drops_the_oldest_and_counts(pty_peer: PtyPeer) -> 
         assert link.stats().drops == 6
 
 
+def test_a_callback_consumer_gets_every_frame_and_nothing_counts_as_dropped(pty_peer: PtyPeer) -> None:
+    got: list[int] = []
+    last = threading.Event()
+
+    def consume(t: Telemetry) -> None:
+        got.append(t.last_cmd_seq)
+        if t.last_cmd_seq == 9:
+            last.set()
+
+    with SerialLink(pty_peer.path, 5, handshake=False, telemetry_queue_size=4, on_telemetry=consume) as link:
+        pty_peer.write(b"".join(encode(telemetry(i), 5, i) for i in range(10)))
+        assert last.wait(DEADLINE_S)
+        assert got == list(range(10)) and link.telemetry.empty()
+        assert link.stats().drops == 0
+
+
 def test_loop_url_is_accepted() -> None:
     # loop:// echoes what we send; our own WheelCommand comes back as a valid frame for this robot.
     with SerialLink("loop://", 7, handshake=False) as link:
