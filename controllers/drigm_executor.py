@@ -101,6 +101,9 @@ class DrigmAgentExecutor:
         if not 0 <= agent_index < self._art.n_agents:
             raise ValueError(f"agent_index: expected 0..{self._art.n_agents - 1}, got {agent_index}")
         self.agent_index = agent_index
+        self.n_agents = self._art.n_agents
+        self.n_actions = self._art.n_actions
+        self.obs_dim = self._art.obs_dim
         self.reset()
 
     def reset(self) -> None:

@@ -35,7 +35,7 @@ import tempfile
 import termios
 import time
 import tty
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,11 +152,14 @@ class VirtualMcuServer:
         tick_ms: int = 1,
         telemetry_period_ms: int = 0,
         mocap: MocapStreamer | None = None,
+        mocap_objects: Callable[[], Mapping[int, Iterable[float]]] | None = None,
     ):
         if tick_ms < 1:
             raise ValueError("tick_ms must be >= 1")
         # the plant's ground-truth poses streamed as a motion-capture system would (see mocap.py)
         self.mocap = mocap
+        # other tracked bodies of the plant (body id -> (x, y, yaw), world), read when a frame is due
+        self.mocap_objects = mocap_objects
         self.robot_ids = list(robot_ids)
         self.plant = plant
         self.tick_ms = tick_ms
@@ -262,7 +265,7 @@ class VirtualMcuServer:
                 self.ports[rid].open()
                 del self.reopen_at_ms[rid]
         self.plant.step(self.tick_ms / 1000.0)
-        poses: dict[int, np.ndarray] | None = (
+        poses: dict[int, Iterable[float]] | None = (
             {} if self.mocap is not None and self.mocap.due(self.time_ms) else None
         )
         for rid in self.robot_ids:
@@ -273,6 +276,8 @@ class VirtualMcuServer:
             if not self._frozen(rid):
                 self._tick_robot(rid, reading)
         if poses is not None and self.mocap is not None:
+            if self.mocap_objects is not None:
+                poses.update(self.mocap_objects())
             self.mocap.send(self.time_ms, poses)
 
     def _tick_robot(self, rid: int, reading: RobotReading) -> None:

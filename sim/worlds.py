@@ -2,14 +2,17 @@
 ``sim_world`` node build around their robots, so both carry the same walls and obstacles as the task.
 
 ``add_arena(client, "safe_nav", {"grid_cells": 6, ...})`` builds safe_nav's walls and pillars with the
-task's own code; ``"open"`` adds nothing (the warehouse floor).
+task's own code; ``"team_push"`` adds the task's box at the origin (a movable body, tracked as a mocap
+object named ``"box"`` in hil: :data:`ARENA_OBJECTS`); ``"open"`` adds nothing (the warehouse floor).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-ARENAS = ("open", "safe_nav")
+ARENAS = ("open", "safe_nav", "team_push")
+# names of the movable bodies an arena creates, in the order add_arena returns them
+ARENA_OBJECTS: dict[str, tuple[str, ...]] = {"open": (), "safe_nav": (), "team_push": ("box",)}
 
 
 def add_arena(client: int, arena: str, params: dict[str, Any] | None = None) -> list[int]:
@@ -21,4 +24,9 @@ def add_arena(client: int, arena: str, params: dict[str, Any] | None = None) -> 
         from robocoord.sim.tasks.safe_nav import SafeNavLayout, build_obstacles
 
         return [build_obstacles(client, SafeNavLayout(SafeNavParams(**(params or {}))))]
+    if arena == "team_push":
+        from robocoord.sim.config import TeamPushParams
+        from robocoord.sim.tasks.team_push import build_box
+
+        return [build_box(client, TeamPushParams(**(params or {})))]
     raise ValueError(f"arena: {arena!r} is not one of {', '.join(ARENAS)}")

@@ -33,6 +33,8 @@ ROBOT_SETBACK_M = 0.3  # start gap between a robot's axle and the box's rear fac
 ROBOT_MIN_SPACING_M = 0.34
 OBS_DIM = 8
 ARENA_HALF_WIDTH_M = 5.0
+START_JITTER_Y_M = 0.03  # episode starts: uniform across the box face
+START_JITTER_YAW_RAD = 0.1
 
 
 class TeamPushParallelEnv(ParallelEnv):
@@ -195,8 +197,8 @@ def episode_starts(params: TeamPushParams, seed: int | None) -> np.ndarray:
     """The start poses of the episode reset with ``seed``: nominal, jittered by ±3 cm across, ±0.1 rad."""
     rng = np.random.default_rng(seed)
     starts = nominal_starts(params)
-    starts[:, 1] += rng.uniform(-0.03, 0.03, len(starts))
-    starts[:, 2] += rng.uniform(-0.1, 0.1, len(starts))
+    starts[:, 1] += rng.uniform(-START_JITTER_Y_M, START_JITTER_Y_M, len(starts))
+    starts[:, 2] += rng.uniform(-START_JITTER_YAW_RAD, START_JITTER_YAW_RAD, len(starts))
     return starts
 
 
@@ -242,4 +244,5 @@ def task_spec(params: TeamPushParams) -> dict[str, Any]:
         "max_decisions": params.max_decisions,
         "obs_bound": bound.tolist(),
         "start_poses": nominal_starts(params).tolist(),
+        "start_jitter": [START_JITTER_Y_M, START_JITTER_YAW_RAD],
     }

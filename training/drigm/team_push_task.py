@@ -24,6 +24,11 @@ KNOWN = ("box_mass_scale", "box_friction_scale", "motor_gain", "action_noise", "
 TASK_KEYS = ("decision_period_s", "goal_distance_m", "box_mass_kg", "box_friction")
 
 
+def env_reset_seed(seed: int, slot: int) -> int:
+    """The seed env slot ``slot`` is reset with when the task is reset with ``seed``."""
+    return seed * 1009 + slot
+
+
 def _check(params: dict[str, float]) -> None:
     unknown = sorted(set(params) - set(KNOWN) - set(TASK_KEYS))
     if unknown:
@@ -93,7 +98,7 @@ class TeamPushTask:
         obs = np.zeros((self.n_envs, self.n_agents, self.obs_dim), dtype=np.float32)
         state = np.zeros((self.n_envs, self.state_dim), dtype=np.float32)
         for i, env in enumerate(self.envs):
-            o, _ = env.reset(seed=None if seed is None else seed * 1009 + i)
+            o, _ = env.reset(seed=None if seed is None else env_reset_seed(seed, i))
             obs[i] = self._noisy(np.stack([o[a] for a in env.possible_agents]), i)
             state[i] = env.state()
         self._done[:] = False

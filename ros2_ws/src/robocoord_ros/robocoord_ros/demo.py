@@ -251,6 +251,111 @@ def run_hil_safe_nav(
     return {"artifact": str(artifact), "hil": hil, "sim": sim}
 
 
+def team_push_inventory() -> Path:
+    return launch_dir() / "inventories" / "hil_team_push.yaml"
+
+
+def run_hil_team_push(
+    artifact: Path | str,
+    *,
+    inventory: Path | str | FleetInventory | None = None,
+    episodes: int = 4,
+    record: bool | Path = False,
+    live: bool = False,
+) -> dict[str, Any]:
+    """``episodes`` team_push episodes of a ``drigm`` artifact in hil, and the pure-sim evaluation of the same
+    artifact over the same episodes.
+
+    The sim evaluation (``robocoord eval --task team_push --episodes N --seed <inventory seed>``) runs first;
+    each hil episode then brings a fresh fleet up (virtual MCUs with the box at the origin, bridges, mocap,
+    policy controllers) with the robots' homes at that sim episode's start poses, and runs until every robot
+    reports its episode over (box within the goal tolerance, or the contract's decisions used up).
+    Returns per-episode success and decisions to goal for both, the success rates and the mean time to goal
+    [s] (decisions to goal x decision period).
+    """
+    from robocoord.controllers.policy import read_contract
+    from robocoord.controllers.team_push import TeamPushSpec, episode_starts
+    from robocoord.training.drigm.evaluate import episode_seed
+    from robocoord.training.drigm.team_push_task import env_reset_seed
+    from robocoord_ros.session import FleetSession
+
+    artifact = Path(artifact).resolve()
+    base = (
+        inventory
+        if isinstance(inventory, FleetInventory)
+        else load_inventory(inventory or team_push_inventory())
+    ).with_backend("hil")
+    spec = TeamPushSpec.from_contract(read_contract(artifact))
+    if len(base.robots) != spec.n_robots:
+        raise ValueError(
+            f"robots: the artifact's team has {spec.n_robots} robots, the inventory {len(base.robots)}"
+        )
+    command = [
+        sys.executable, "-m", "robocoord.cli.main", "eval", str(artifact), "--task", "team_push",
+        "--episodes", str(episodes), "--seed", str(base.seed), "--json",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"pure-sim evaluation failed ({done.returncode}): {done.stderr[-2000:]}")
+    sim: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    # room for every decision of the episode, plus bring-up (virtual MCUs, nodes, first inputs)
+    timeout_s = (spec.max_decisions + 4) * spec.decision_period_s + 20.0
+    hil_episodes = []
+    for k in range(episodes):
+        starts = episode_starts(spec, env_reset_seed(episode_seed(base.seed, k), 0))
+        data = base.model_dump()
+        for robot, (x, y, yaw) in zip(data["robots"], starts, strict=True):  # robot order = agent index
+            robot["home"] = {"x_m": float(x), "y_m": float(y), "yaw_rad": float(yaw)}
+        inv = FleetInventory.model_validate(data)
+        session = FleetSession.open(inv, artifact=artifact, record=record)
+        try:
+            session.run(timeout_s, live=live, until=session.team_push_done)
+            finished = session.team_push_done.is_set()
+        finally:
+            summary = session.close()
+        robots = summary["robots"]
+        to_goal = [r["decisions_to_goal"] for r in robots if r.get("decisions_to_goal") is not None]
+        hil_episodes.append(
+            {
+                "starts": starts.round(4).tolist(),
+                "finished": finished,
+                "success": any(r.get("reached_goal", False) for r in robots),
+                # decisions since the first robot started deciding (robots start a tick or so apart)
+                "decisions_to_goal": max(to_goal) if to_goal else None,
+                "robots": robots,
+            }
+        )
+    period = spec.decision_period_s
+
+    def mean_time(values: list[int | None]) -> float | None:
+        reached = [v for v in values if v is not None]
+        return period * float(np.mean(reached)) if reached else None
+
+    hil_to_goal = [e["decisions_to_goal"] if e["success"] else None for e in hil_episodes]
+    hil_rate = float(np.mean([e["success"] for e in hil_episodes]))
+    hil = {
+        "episodes": hil_episodes,
+        "success_rate": hil_rate,
+        "decisions_to_goal": hil_to_goal,
+        "time_to_goal_s_mean": mean_time(hil_to_goal),
+    }
+    sim["time_to_goal_s_mean"] = mean_time(sim.get("decisions_to_goal", []))
+    comparison = {
+        "success_rate_hil": hil_rate,
+        "success_rate_sim": sim["success_rate"],
+        "success_rate_abs_diff": abs(hil_rate - sim["success_rate"]),
+        "time_to_goal_s_hil": hil["time_to_goal_s_mean"],
+        "time_to_goal_s_sim": sim["time_to_goal_s_mean"],
+    }
+    return {
+        "artifact": str(artifact),
+        "decision_period_s": period,
+        "hil": hil,
+        "sim": sim,
+        "comparison": comparison,
+    }
+
+
 def write_report(run_dir: Path, result: dict[str, Any]) -> Path:
     hil, sim, cmp_ = result["hil"], result["sim"], result["comparison"]
     lines = [

@@ -51,6 +51,7 @@ def start_virtual_mcus(
         seed=inventory.seed,
         mocap_udp=None if mocap_port is None else f"{inventory.localisation.mocap_listen}:{mocap_port}",
         mocap_hz=inventory.localisation.mocap_rate_hz,
+        mocap_objects=dict(inventory.localisation.objects) if mocap_port is not None else None,
         arena=inventory.arena(),
         arena_params=inventory.arena_params(),
     )

@@ -187,6 +187,7 @@ def build_graph(
                     "listen_port": int(port_in_use),
                     "robot_ids": mocap_robots,
                     "rate_hz": float(loc.mocap_rate_hz),
+                    "objects": ",".join(f"{name}:{body}" for name, body in loc.objects.items()),
                     "telemetry_deadline_ms": float(inventory.link.telemetry_deadline_ms),
                     "diagnostics_rate_hz": float(inventory.rates.diagnostics_hz),
                 },
@@ -196,6 +197,7 @@ def build_graph(
     if policy_path is not None:
         latent = inventory.latent_positions()
         wh = inventory.policy.warehouse
+        tp = inventory.policy.team_push
         for robot in inventory.robots:
             station = inventory.work_station_of(robot)
             nodes.append(
@@ -226,6 +228,9 @@ def build_graph(
                         "pose_source": "pose_topic" if inventory.uses_pose_topic(robot) else "odom",
                         "safe_nav_grid_cells": int(inventory.policy.safe_nav.grid_cells),
                         "safe_nav_cell_size_m": float(inventory.policy.safe_nav.cell_size_m),
+                        "team_push_goal_distance_m": float(tp.goal_distance_m),
+                        "team_push_goal_tolerance_m": float(tp.goal_tolerance_m),
+                        "team_push_box_size_m": float(tp.box_size_m),
                     },
                     files,
                 )

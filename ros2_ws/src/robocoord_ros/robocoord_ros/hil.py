@@ -28,6 +28,7 @@ def spawn_virtual_mcus(
     seed: int = 0,
     mocap_udp: str | None = None,
     mocap_hz: float = 100.0,
+    mocap_objects: dict[str, int] | None = None,
     arena: str = "open",
     arena_params: dict[str, Any] | None = None,
     timeout_s: float = 60.0,
@@ -36,7 +37,8 @@ def spawn_virtual_mcus(
     (``.ports`` robot id -> port, ``.status()``, ``.history()``, ``.freeze()``, ``.unplug()``, ``.stop()``).
 
     Robots start at ``homes`` (world frame) in a plant of the warehouse's ``body`` model; see
-    :mod:`robocoord_ros.hil_mcu`.
+    :mod:`robocoord_ros.hil_mcu`. ``mocap_objects`` (name -> mocap body id) streams the arena's movable
+    bodies too (team_push: the box).
     """
     from robocoord.firmware_bridge.vmcu_client import VirtualMcu, VirtualMcuError
 
@@ -61,6 +63,8 @@ def spawn_virtual_mcus(
         command += [f"--arena={arena}", f"--arena-params={json.dumps(arena_params or {})}"]
     if mocap_udp is not None:  # ground-truth poses streamed as a mocap system would
         command += [f"--mocap-udp={mocap_udp}", f"--mocap-hz={mocap_hz}"]
+        if mocap_objects:
+            command.append(f"--mocap-objects={json.dumps(mocap_objects)}")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if process.stdout is None or process.stderr is None:
         raise VirtualMcuError("virtual MCU pipes missing")

@@ -42,7 +42,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="static world around the robots (robocoord.sim.worlds)",
     )
     parser.add_argument(
-        "--arena-params", default="{}", help="JSON: the arena's task parameters (SafeNavParams)"
+        "--arena-params",
+        default="{}",
+        help="JSON: the arena's task parameters (SafeNavParams, TeamPushParams)",
+    )
+    parser.add_argument(
+        "--mocap-objects",
+        default="{}",
+        help='JSON {name: mocap body id}: stream these movable bodies of the arena too (team_push: {"box": 200})',
     )
     from robocoord.firmware_bridge.vmcu import add_mocap_args
 
@@ -58,7 +65,9 @@ def build_plant(
     seed: int,
     arena: str = "open",
     arena_params: dict | None = None,
+    objects: dict[str, int] | None = None,
 ):
+    """The plant; ``objects`` (when given) is filled with the arena's movable bodies, name -> PyBullet body id."""
     if plant == "kinematic":
         from robocoord.firmware_bridge.kinematic_plant import KinematicPlant
 
@@ -71,12 +80,29 @@ def build_plant(
     from robocoord.sim.pybullet_plant import PyBulletPlant
 
     inner = PyBulletPlant(np.asarray(homes, dtype=float), body=body)
-    from robocoord.sim.worlds import add_arena
+    from robocoord.sim.worlds import ARENA_OBJECTS, add_arena
 
-    add_arena(inner.client, arena, arena_params)  # the task's walls and obstacles, by the task's own code
+    # the task's walls, obstacles and movable bodies, by the task's own code
+    bodies = add_arena(inner.client, arena, arena_params)
+    if objects is not None:
+        objects.update(zip(ARENA_OBJECTS[arena], bodies, strict=False))
     substepped = SubsteppedPlant(inner, robot_ids, inner.physics_dt_s)
     substepped.reset(seed)
     return substepped
+
+
+def object_poses(plant, bodies: dict[int, int]):
+    """Reader of the arena's movable bodies for the mocap stream: mocap body id -> (x, y, yaw), world frame."""
+    from robocoord.sim.tasks.team_push import box_pose_world
+
+    client = plant.inner.client
+
+    def read() -> dict[int, tuple[float, ...]]:
+        return {
+            mocap_id: tuple(map(float, box_pose_world(client, body))) for mocap_id, body in bodies.items()
+        }
+
+    return read
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,10 +123,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.arena != "open" and args.plant != "pybullet":
         print(f"--arena {args.arena}: needs --plant pybullet", file=sys.stderr)
         return 2
+    streamed: dict[str, int] = json.loads(args.mocap_objects)
+    bodies: dict[str, int] = {}
     plant = build_plant(
-        args.plant, robot_ids, homes, args.body, args.seed, args.arena, json.loads(args.arena_params)
+        args.plant, robot_ids, homes, args.body, args.seed, args.arena, json.loads(args.arena_params), bodies
     )
-    server = VirtualMcuServer(robot_ids, plant, directory, args.tick_ms, args.telemetry_period_ms, mocap)
+    missing = sorted(set(streamed) - set(bodies))
+    if missing:
+        print(
+            f"--mocap-objects: {missing} not in the {args.arena} arena (it has {sorted(bodies)})",
+            file=sys.stderr,
+        )
+        return 2
+    tracked = {int(mocap_id): bodies[name] for name, mocap_id in streamed.items()}
+    server = VirtualMcuServer(
+        robot_ids,
+        plant,
+        directory,
+        args.tick_ms,
+        args.telemetry_period_ms,
+        mocap,
+        mocap_objects=object_poses(plant, tracked) if tracked else None,
+    )
 
     def stop(_signum: int, _frame: object) -> None:
         server.running = False

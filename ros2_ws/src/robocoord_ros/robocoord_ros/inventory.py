@@ -75,15 +75,33 @@ class SafeNavSection(StrictModel):
     cell_size_m: PositiveFloat = Field(0.5, le=5.0)
 
 
+class TeamPushSection(StrictModel):
+    """The team_push task (robocoord.sim's TeamPushParams): hil builds the box in the plant; the policy
+    controller checks goal and box against the artifact's contract. World frame: the box starts at the
+    origin, the goal lies ``goal_distance_m`` along +x; the robots' homes are their start poses behind it."""
+
+    box_size_m: PositiveFloat = Field(0.4, le=2.0, description="edge of the square box")
+    box_mass_kg: PositiveFloat = Field(1.2, description="box mass (the plant's box in hil)")
+    box_friction: float = Field(
+        0.5, ge=0.0, description="box-floor lateral friction (the plant's box in hil)"
+    )
+    goal_distance_m: PositiveFloat = Field(1.5, le=10.0, description="box start to goal along +x")
+    goal_tolerance_m: PositiveFloat = Field(
+        0.15, description="box this close to the goal: the episode is won"
+    )
+
+
 class PolicySection(StrictModel):
     artifact: Path | None = Field(
         None, description="policy .onnx; relative paths are from the inventory file"
     )
-    task: Literal["warehouse", "safe_nav"] = Field(
-        "warehouse", description="warehouse (gmfs policies) or safe_nav (rcmdp policies)"
+    task: Literal["warehouse", "safe_nav", "team_push"] = Field(
+        "warehouse",
+        description="warehouse (gmfs policies), safe_nav (rcmdp policies) or team_push (drigm policies)",
     )
     warehouse: WarehouseSection = WarehouseSection()
     safe_nav: SafeNavSection = SafeNavSection()
+    team_push: TeamPushSection = TeamPushSection()
 
 
 class RatesSection(StrictModel):
@@ -126,6 +144,23 @@ class LocalisationSection(StrictModel):
         0, ge=0, le=65535, description="UDP port of the mocap stream; 0: a free port (hil only)"
     )
     mocap_rate_hz: PositiveFloat = Field(100.0, le=1000.0, description="mocap frame rate (hil streams at it)")
+    objects: dict[str, int] = Field(
+        default_factory=dict,
+        description="named objects the mocap tracks, name -> mocap body id (team_push: {box: 200}); "
+        "mocap_bridge publishes /objects/<name>/pose; in hil the plant streams the arena's body of that name",
+    )
+
+    @field_validator("objects")
+    @classmethod
+    def _object_names(cls, objects: dict[str, int]) -> dict[str, int]:
+        for name, body in objects.items():
+            if not name.isidentifier():
+                raise ValueError(f"object name {name!r}: use letters, digits and _ (it becomes a topic name)")
+            if not 0 <= body <= 0xFFFF:
+                raise ValueError(f"object {name!r}: mocap body id {body} is outside 0..65535")
+        if len(set(objects.values())) != len(objects):
+            raise ValueError(f"two objects share a mocap body id: {objects}")
+        return objects
 
 
 class RecordingSection(StrictModel):
@@ -179,6 +214,21 @@ class FleetInventory(StrictModel):
             raise ValueError(
                 "localisation.mocap_port: hardware robots need the UDP port your mocap stream is sent to, found 0"
             )
+        clash = sorted(set(loc.objects.values()) & {r.id for r in self.robots})
+        if clash:
+            raise ValueError(f"localisation.objects: mocap body ids {clash} are also robot ids")
+        if self.policy.task == "team_push":
+            if loc.source == "odom":
+                raise ValueError(
+                    "localisation.source: team_push needs the box pose (mocap with objects.box, or external: "
+                    "your localiser publishes /objects/box/pose), found 'odom'"
+                )
+            if loc.source == "mocap" and "box" not in loc.objects:
+                raise ValueError(
+                    "localisation.objects: team_push on mocap needs the box's body id, e.g. {box: 200}"
+                )
+            if self.plant_body != "wheeled":
+                raise ValueError("plant_body: team_push is trained on the wheeled body, found 'disc'")
         return self
 
     def backend_of(self, robot: Robot) -> Backend:
@@ -204,11 +254,15 @@ class FleetInventory(StrictModel):
         return self.localisation.source == "mocap" and self.backend_of(robot) != "sim"
 
     def arena(self) -> str:
-        """The static world of the policy's task (robocoord.sim.worlds): walls and obstacles of safe_nav."""
-        return "safe_nav" if self.policy.task == "safe_nav" else "open"
+        """The world of the policy's task (robocoord.sim.worlds): safe_nav's walls and obstacles, team_push's box."""
+        return self.policy.task if self.policy.task in ("safe_nav", "team_push") else "open"
 
     def arena_params(self) -> dict[str, float | int]:
-        return self.policy.safe_nav.model_dump() if self.policy.task == "safe_nav" else {}
+        if self.policy.task == "safe_nav":
+            return self.policy.safe_nav.model_dump()
+        if self.policy.task == "team_push":
+            return self.policy.team_push.model_dump()
+        return {}
 
     def robot_ids(self) -> list[int]:
         return [r.id for r in self.robots]

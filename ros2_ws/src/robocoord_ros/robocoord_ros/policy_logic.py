@@ -12,6 +12,11 @@ the staleness rule and the timing statistics. Family specifics are small strateg
 * :class:`RcmdpStrategy` — safe_nav: the robot's cell, the artifact's π behind the safety shield and the
   cost channels of every go-to tick (:class:`robocoord.controllers.safe_nav.RcmdpAgent`); the action's
   cell centre and speed are the go-to target until the next decision.
+* :class:`DrigmStrategy` — team_push: the robot's own observation (its pose and forward speed, the box's
+  pose from ``/objects/box/pose``) into its DrIGM utility network (own hidden state and previous action,
+  :class:`robocoord.controllers.team_push.TeamPushAgent`); the greedy action is a motion primitive whose
+  twist is held until the next decision (no go-to target). When the box is within the goal tolerance or
+  the episode's decisions are used up, the robot stops.
 
 Stale or non-finite inputs give the contract's safe action and a zero twist (stop).
 """
@@ -29,6 +34,7 @@ from robocoord.controllers.contract import DiscreteActionSpec, PolicyContract
 from robocoord.controllers.policy import PolicyRuntime
 from robocoord.controllers.safe_nav import ArenaSpecError, RcmdpAgent, SafeNavArena
 from robocoord.controllers.shield import SafetyShield, ShieldConfigError
+from robocoord.controllers.team_push import TeamPushAgent, TeamPushSpecError
 from robocoord_ros.timing import DeadlineMonitor, LatencyHistogram, RateMeter
 
 TASK_STATES = ("Idle", "Transit", "Working")
@@ -93,6 +99,12 @@ class GoTo:
             return STOP
         return Twist2D(min(v, self.max_linear_m_s), omega)
 
+    def limit(self, twist: Twist2D) -> Twist2D:
+        """``twist`` within the speed limits (a motion primitive commanded directly)."""
+        v = max(-self.max_linear_m_s, min(self.max_linear_m_s, twist.linear_m_s))
+        w = max(-self.max_angular_rad_s, min(self.max_angular_rad_s, twist.angular_rad_s))
+        return Twist2D(v, w)
+
 
 @dataclass(frozen=True)
 class WarehouseStations:
@@ -125,6 +137,8 @@ class TickInput:
     pose_stamp_s: float | None  # when the newest own observation arrived [s, same clock as now_s]
     neighbour_states: Mapping[int, int]  # robot id -> last reported task state
     forward_m_s: float = 0.0  # forward speed from the wheel odometry [m/s]
+    # named objects' world poses (team_push: "box"); their age is folded into pose_stamp_s by the node
+    objects: Mapping[str, Pose2D] = field(default_factory=dict)
 
 
 class Strategy(Protocol):
@@ -136,8 +150,9 @@ class Strategy(Protocol):
         """(action, task state) on a fresh, finite input; None when the policy flagged its input non-finite."""
         ...
 
-    def target(self, action: int) -> tuple[float, float, float | None]:
-        """Go-to goal (x [m], y [m], world) of ``action`` and its cruise speed [m/s] (None: the default)."""
+    def target(self, action: int) -> tuple[float, float, float | None] | Twist2D:
+        """Go-to goal (x [m], y [m], world) of ``action`` and its cruise speed [m/s] (None: the default),
+        or, for a family whose actions are motion primitives, the twist to hold until the next decision."""
         ...
 
     def on_control(self, inp: TickInput) -> None:
@@ -269,7 +284,36 @@ class RcmdpStrategy:
             self.agent.observe_tick(inp.pose.x_m, inp.pose.y_m, inp.forward_m_s)
 
 
-TASKS_OF_FAMILY = {"gmfs": "warehouse", "rcmdp": "safe_nav"}
+@dataclass
+class DrigmStrategy:
+    """team_push: this robot's greedy DrIGM primitive on its own observation; the twist is held until the next decision."""
+
+    agent: TeamPushAgent
+    objects: tuple[str, ...] = ("box",)  # the named object poses the observation needs
+    _twist: Twist2D = STOP
+
+    def decide(
+        self, runtime: PolicyRuntime, inp: TickInput, rng: np.random.Generator
+    ) -> tuple[int, int] | None:
+        del runtime, rng  # the agent holds the executor (hidden state, previous action); greedy
+        box = inp.objects.get("box")
+        if inp.pose is None or box is None or not box.finite():
+            return None
+        pose = inp.pose
+        action = self.agent.decide(
+            (pose.x_m, pose.y_m, pose.yaw_rad), inp.forward_m_s, (box.x_m, box.y_m, box.yaw_rad)
+        )
+        self._twist = Twist2D(*self.agent.twist(action))
+        return action, int(self.agent.done)
+
+    def target(self, action: int) -> Twist2D:
+        return self._twist
+
+    def on_control(self, inp: TickInput) -> None:
+        pass  # the primitive is held open-loop between decisions, as in the sim
+
+
+TASKS_OF_FAMILY = {"gmfs": "warehouse", "rcmdp": "safe_nav", "drigm": "team_push"}
 
 
 def build_strategy(
@@ -282,12 +326,15 @@ def build_strategy(
     stations: WarehouseStations,
     seed: int,
     arena_cells: tuple[int, float] | None = None,
-) -> GmfsStrategy | RcmdpStrategy:
+    team_push: Mapping[str, float] | None = None,
+) -> GmfsStrategy | RcmdpStrategy | DrigmStrategy:
     """The strategy of the artifact's family on ``task``; ContractMismatch naming what does not fit.
 
     rcmdp policies always run behind their shield (the contract carries the constraint table): a
     guard that a parameter could switch off would be a guard left off on some robot.
     ``arena_cells`` (grid cells, cell size [m]) is the robot's arena, checked against the contract's.
+    drigm: the robot is agent ``fleet_ids.index(robot_id)`` of a team of ``len(fleet_ids)``; ``team_push``
+    (the inventory's task parameters, e.g. ``goal_distance_m``) is checked against the contract's task.
     """
     contract = runtime.contract
     expected_task = TASKS_OF_FAMILY.get(contract.family)
@@ -302,6 +349,8 @@ def build_strategy(
         )
     if contract.family == "gmfs":
         return GmfsStrategy(contract, robot_id, fleet_ids, latent_positions, stations)
+    if contract.family == "drigm":
+        return _drigm_strategy(runtime, robot_id, fleet_ids, team_push or {})
     try:
         arena = SafeNavArena.from_contract(contract)
         shield = SafetyShield.from_contract(contract)
@@ -316,6 +365,41 @@ def build_strategy(
             f"the artifact was trained on {arena.grid_cells} x {arena.grid_cells} of {arena.cell_size_m:g} m"
         )
     return RcmdpStrategy(agent)
+
+
+def _drigm_strategy(
+    runtime: PolicyRuntime, robot_id: int, fleet_ids: Sequence[int], team_push: Mapping[str, float]
+) -> DrigmStrategy:
+    if robot_id not in fleet_ids:
+        raise ContractMismatch(f"robot_id {robot_id} is not in the fleet roster {list(fleet_ids)}")
+    n_agents = runtime.contract.family_params.get("n_agents")
+    if n_agents != len(fleet_ids):
+        raise ContractMismatch(
+            f"team size: the drigm artifact was trained for {n_agents} robots, the fleet has {len(fleet_ids)}"
+        )
+    try:
+        agent = TeamPushAgent(runtime, list(fleet_ids).index(robot_id))
+    except (TeamPushSpecError, ValueError) as err:
+        raise ContractMismatch(f"drigm artifact: {err}") from None
+    spec = agent.spec
+    rate_hz = runtime.contract.control_rate_hz
+    if abs(rate_hz * spec.decision_period_s - 1.0) > 1e-6:
+        raise ContractMismatch(
+            f"drigm artifact: control_rate_hz {rate_hz:g} does not match the task's decision period "
+            f"{spec.decision_period_s:g} s (a primitive is held one decision)"
+        )
+    trained = {
+        "goal_distance_m": spec.goal_xy_m[0],
+        "goal_tolerance_m": spec.goal_tolerance_m,
+        "box_size_m": spec.box_size_m,
+        "decision_period_s": spec.decision_period_s,
+    }
+    for key, value in team_push.items():
+        if key in trained and abs(float(value) - trained[key]) > 1e-9:
+            raise ContractMismatch(
+                f"team_push.{key}: robot has {float(value):g}, the artifact was trained with {trained[key]:g}"
+            )
+    return DrigmStrategy(agent)
 
 
 class PolicyLoop:
@@ -391,7 +475,8 @@ class PolicyLoop:
         if self.safe or inp.pose is None:
             return STOP
         self.strategy.on_control(inp)
-        twist = self.goto.command(inp.pose, *self.strategy.target(self.intended))
+        goal = self.strategy.target(self.intended)
+        twist = self.goto.limit(goal) if isinstance(goal, Twist2D) else self.goto.command(inp.pose, *goal)
         if not (math.isfinite(twist.linear_m_s) and math.isfinite(twist.angular_rad_s)):
             return STOP
         return twist

@@ -27,6 +27,9 @@ class FleetSession:
     # safe_nav robots: the newest [discounted cost per constraint..., budgets...] of each (topic ``safety``)
     safety: dict[int, list[float]] = field(default_factory=dict)
     safety_messages: dict[int, int] = field(default_factory=dict)  # one per decision
+    # team_push robots: the newest [decisions, box-to-goal [m], done, reached, decisions to goal or -1]
+    team_push: dict[int, list[float]] = field(default_factory=dict)
+    team_push_done: threading.Event = field(default_factory=threading.Event)  # every robot's episode over
     estop_events: list[tuple[float, bool]] = field(default_factory=list)
     _closed: bool = False
 
@@ -61,6 +64,14 @@ class FleetSession:
         from robocoord_ros.rosutil import diagnostics_qos, event_qos, latched_qos, level_name, values_of
 
         node = rclpy.create_node("fleet_monitor", context=self.runtime.context)
+        if self.prepared.inventory.policy.task == "team_push":
+            for rid in self.prepared.inventory.robot_ids():
+                node.create_subscription(
+                    Float64MultiArray,
+                    f"/robot_{rid}/team_push",
+                    lambda m, r=rid: self._on_team_push(r, list(m.data)),
+                    event_qos(),
+                )
         if self.prepared.inventory.policy.task == "safe_nav":
             for rid in self.prepared.inventory.robot_ids():
                 node.create_subscription(
@@ -103,14 +114,21 @@ class FleetSession:
         self.safety[robot_id] = values
         self.safety_messages[robot_id] = self.safety_messages.get(robot_id, 0) + 1
 
+    def _on_team_push(self, robot_id: int, values: list[float]) -> None:
+        self.team_push[robot_id] = values
+        ids = self.prepared.inventory.robot_ids()
+        if all(rid in self.team_push and self.team_push[rid][2] > 0 for rid in ids):
+            self.team_push_done.set()
+
     # ------------------------------------------------------------------ running
-    def run(self, seconds: float | None, live: bool = True) -> None:
-        """Run for ``seconds`` (None: until Ctrl-C), with a live status table on stderr when ``live``."""
-        stop = threading.Event()
+    def run(self, seconds: float | None, live: bool = True, until: threading.Event | None = None) -> None:
+        """Run for ``seconds`` (None: until Ctrl-C) or until ``until`` is set, with a live status table on
+        stderr when ``live``."""
+        stop = until or threading.Event()
         deadline = None if seconds is None else time.monotonic() + seconds
         if not live:
             try:
-                while deadline is None or time.monotonic() < deadline:
+                while (deadline is None or time.monotonic() < deadline) and not stop.is_set():
                     self.runtime.check()
                     stop.wait(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic())))
             except KeyboardInterrupt:
@@ -122,7 +140,7 @@ class FleetSession:
         console = Console(stderr=True)
         try:
             with Live(self.table(), console=console, refresh_per_second=2) as view:
-                while deadline is None or time.monotonic() < deadline:
+                while (deadline is None or time.monotonic() < deadline) and not stop.is_set():
                     self.runtime.check()
                     stop.wait(0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic())))
                     view.update(self.table())
@@ -184,6 +202,12 @@ class FleetSession:
                 entry["discounted_cost"], entry["budgets"] = values[:k], values[k:]
                 entry["within_budget"] = all(c <= b for c, b in zip(values[:k], values[k:], strict=True))
                 entry["decisions"] = self.safety_messages.get(rid, 0)
+            if rid in self.team_push:  # team_push: this robot's episode as it saw it
+                decisions, distance, done, reached, to_goal = self.team_push[rid]
+                entry["decisions"] = int(decisions)
+                entry["box_to_goal_m"] = distance
+                entry["episode_done"], entry["reached_goal"] = bool(done), bool(reached)
+                entry["decisions_to_goal"] = int(to_goal) if to_goal >= 0 else None
             bridge = bridges.get(rid)
             if bridge is not None and bridge.link is not None:
                 stats = bridge.link.stats().as_dict()

@@ -2,8 +2,9 @@
 
 Publishes ``/robot_<id>/pose`` (geometry_msgs/PoseStamped, frame ``world``, stamped when the frame
 arrived; best effort, depth 1, with the telemetry deadline) for every robot of ``robot_ids`` found in a
-frame, and ``/diagnostics`` with the frame rate, bad and lost frames, and the robots not seen lately
-(WARN). In hil the virtual MCU streams the plant's ground truth; on real robots the mocap vendor's
+frame, ``/objects/<name>/pose`` (the same) for every named object body of ``objects`` (``name:body_id,…``;
+team_push's box), and ``/diagnostics`` with the frame rate, bad and lost frames, and the robots and objects
+not seen lately (WARN). In hil the virtual MCU streams the plant's ground truth; on real robots the mocap vendor's
 SDK (or any localiser) feeds the same datagrams, or publishes the pose topics itself.
 
 A reader thread blocks on the socket, so a pose goes out as soon as its frame arrives rather than
@@ -21,8 +22,28 @@ from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 
 from robocoord.firmware_bridge.mocap import MocapError, decode_frame
-from robocoord_ros.rosutil import declare, diagnostics_qos, publish_status, spin_node, telemetry_qos
+from robocoord_ros.rosutil import (
+    ParameterError,
+    declare,
+    diagnostics_qos,
+    publish_status,
+    spin_node,
+    telemetry_qos,
+)
 from robocoord_ros.timing import RateMeter
+
+
+def parse_objects(text: str) -> dict[int, str]:
+    """``"box:200,crate:201"`` -> {200: "box", 201: "crate"}; ValueError naming the bad entry."""
+    out: dict[int, str] = {}
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        name, sep, body = entry.partition(":")
+        if not sep or not name.isidentifier() or not body.isdigit() or int(body) > 0xFFFF:
+            raise ValueError(f"objects: entry {entry!r}: expected name:body_id with a body id in 0..65535")
+        if int(body) in out or name in out.values():
+            raise ValueError(f"objects: entry {entry!r}: name or body id given twice")
+        out[int(body)] = name
+    return out
 
 
 class MocapBridgeNode(Node):
@@ -42,10 +63,24 @@ class MocapBridgeNode(Node):
             self, "stale_after_s", 0.2, "a robot unseen for this long is reported [s]", low=0.001
         )
         diag_hz = declare(self, "diagnostics_rate_hz", 2.0, "diagnostics rate [Hz]", low=0.1, high=50.0)
+        objects = declare(
+            self, "objects", "", "named object bodies -> /objects/<name>/pose: 'name:body_id,...' ('' none)"
+        )
+        try:
+            self.objects = parse_objects(objects)
+        except ValueError as err:
+            raise ParameterError(f"{self.get_fully_qualified_name()}: parameter 'objects': {err}") from None
+        clash = sorted(set(self.objects) & set(self.robot_ids))
+        if clash:
+            raise ParameterError(
+                f"{self.get_fully_qualified_name()}: parameter 'objects': body ids {clash} are robot ids"
+            )
         qos = telemetry_qos(deadline_ms)
         self._pubs = {
             rid: self.create_publisher(PoseStamped, f"/robot_{rid}/pose", qos) for rid in self.robot_ids
         }
+        for body, name in self.objects.items():
+            self._pubs[body] = self.create_publisher(PoseStamped, f"/objects/{name}/pose", qos)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", diagnostics_qos())
         self.frames = 0
         self.bad_frames = 0
@@ -65,6 +100,7 @@ class MocapBridgeNode(Node):
         self.create_timer(1.0 / diag_hz, self._publish_diagnostics)
         self.get_logger().info(
             f"mocap stream on udp://{address}:{port} -> /robot_<id>/pose for {self.robot_ids}"
+            + "".join(f", /objects/{n}/pose (body {b})" for b, n in self.objects.items())
         )
 
     def _now(self) -> float:
@@ -110,9 +146,16 @@ class MocapBridgeNode(Node):
     def _publish_diagnostics(self) -> None:
         now = self._now()
         unseen = [r for r in self.robot_ids if now - self._seen_s.get(r, -math.inf) > self.stale_after_s]
-        level, message = (
-            ("OK", "streaming") if not unseen else ("WARN", f"no pose lately for robots {unseen}")
-        )
+        unseen_objects = [
+            n for b, n in self.objects.items() if now - self._seen_s.get(b, -math.inf) > self.stale_after_s
+        ]
+        level, message = "OK", "streaming"
+        if unseen or unseen_objects:
+            level = "WARN"
+            message = "no pose lately for " + "; ".join(
+                ([f"robots {unseen}"] if unseen else [])
+                + ([f"objects {unseen_objects}"] if unseen_objects else [])
+            )
         with self._rate_lock:
             rate_hz = self._rate.rate_hz(now)
         values = {

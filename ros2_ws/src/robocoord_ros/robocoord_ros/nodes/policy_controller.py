@@ -6,9 +6,11 @@ messages in and out and stamps them with the node's monotonic clock.
 
 Topics (relative, inside the robot's namespace): subscribes ``odom`` (best effort, depth 1,
 deadline), with ``pose_source: pose_topic`` also ``pose`` (geometry_msgs/PoseStamped, world frame, from
-``mocap_bridge`` or any localiser), and, for GMFS, ``/robot_<j>/task_state`` of every robot; publishes ``cmd_vel``
+``mocap_bridge`` or any localiser), for GMFS ``/robot_<j>/task_state`` of every robot, and for DrIGM (team_push)
+``/objects/box/pose`` (PoseStamped, world; the box as a mocap body); publishes ``cmd_vel``
 (reliable), ``task_state`` (std_msgs/UInt8), ``policy_decision`` (UInt8MultiArray [state, action]
-per decision) and ``/diagnostics``.
+per decision), for RCMDP ``safety``, for DrIGM ``team_push`` (Float64MultiArray [decisions, box-to-goal
+distance [m], episode done, goal reached, decisions to goal or -1] per decision) and ``/diagnostics``.
 
 Two loops: the policy decides at the contract's fixed rate (a wall timer; a tick starting more
 than one period late counts as a deadline miss); the go-to controller turns each fresh odometry
@@ -19,7 +21,8 @@ when odometry goes stale.
 ``pose_source``: ``odom`` takes the pose from the bridge's wheel odometry, which drifts whenever robots
 push each other sideways; ``pose_topic`` takes it from ``pose`` and the go-to controller runs on each fresh
 pose instead. Odometry is still watched: the input counts as stale when *either* stream is, so a
-robot whose link goes quiet stops whatever the mocap says.
+robot whose link goes quiet stops whatever the mocap says. Object poses a strategy needs (team_push: the box)
+count the same way: a stale box pose gives the safe action.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from robocoord_ros.policy_logic import (
     STOP,
     ContractMismatch,
     Decision,
+    DrigmStrategy,
     GmfsStrategy,
     GoTo,
     PolicyLoop,
@@ -75,7 +79,9 @@ class PolicyControllerNode(Node):
             kind=list,
         )
         latent_dim = declare(self, "latent_dim", 2, "dimension of a latent position", low=1, high=3)
-        task = declare(self, "task", "warehouse", "task this robot runs", choices=["warehouse", "safe_nav"])
+        task = declare(
+            self, "task", "warehouse", "task this robot runs", choices=["warehouse", "safe_nav", "team_push"]
+        )
         home_x = declare(self, "home_x_m", 0.0, "home (Idle station) x, world frame [m]")
         home_y = declare(self, "home_y_m", 0.0, "home (Idle station) y, world frame [m]")
         work_x = declare(self, "work_x_m", 0.0, "work station x, world frame [m]")
@@ -86,6 +92,19 @@ class PolicyControllerNode(Node):
         )
         grid_cells = declare(self, "safe_nav_grid_cells", 6, "safe_nav arena: cells per side", low=4)
         cell_size = declare(self, "safe_nav_cell_size_m", 0.5, "safe_nav arena: cell size [m]", low=0.01)
+        team_push = {
+            "goal_distance_m": declare(
+                self, "team_push_goal_distance_m", 1.5, "team_push: box start to goal along +x [m]", low=0.01
+            ),
+            "goal_tolerance_m": declare(
+                self,
+                "team_push_goal_tolerance_m",
+                0.15,
+                "team_push: box this close to the goal: done [m]",
+                low=0.001,
+            ),
+            "box_size_m": declare(self, "team_push_box_size_m", 0.4, "team_push: box edge [m]", low=0.01),
+        }
         goto_hz = declare(self, "goto_rate_hz", 20.0, "go-to controller rate [Hz]", low=1.0, high=500.0)
         cruise = declare(self, "cruise_speed_m_s", 0.5, "go-to cruise speed [m/s]", low=0.01, high=5.0)
         expected_rate = declare(
@@ -133,6 +152,7 @@ class PolicyControllerNode(Node):
                 stations=stations,
                 seed=seed + self.robot_id,
                 arena_cells=(grid_cells, cell_size) if task == "safe_nav" else None,
+                team_push=team_push if task == "team_push" else None,
             )
         except ContractMismatch as err:
             raise ContractMismatch(f"{artifact}: {err}") from None
@@ -148,6 +168,9 @@ class PolicyControllerNode(Node):
         self._odom_seen_s: float | None = None  # stamp of the newest odometry (the link is alive)
         self._forward_m_s = 0.0  # forward speed of the newest odometry (wheel encoders) [m/s]
         self._neighbour_states: dict[int, int] = {}
+        self._objects: dict[str, Pose2D] = {}  # named object poses (team_push: the box), world frame
+        self._object_stamps_s: dict[str, float] = {}
+        self._object_names: tuple[str, ...] = strategy.objects if isinstance(strategy, DrigmStrategy) else ()
         self._last_control_s: float | None = None
         self.deadline_misses = 0
         self.last_decision: Decision | None = None
@@ -167,6 +190,13 @@ class PolicyControllerNode(Node):
         self.create_subscription(Odometry, "odom", self._on_odom, telemetry_qos(deadline_ms), raw=True)
         if self.pose_source == "pose_topic":
             self.create_subscription(PoseStamped, "pose", self._on_mocap_pose, telemetry_qos(deadline_ms))
+        for name in self._object_names:
+            self.create_subscription(
+                PoseStamped,
+                f"/objects/{name}/pose",
+                lambda msg, name=name: self._on_object_pose(name, msg),
+                telemetry_qos(deadline_ms),
+            )
         for rid in fleet_ids if isinstance(strategy, GmfsStrategy) else ():
             if rid != self.robot_id:
                 self.create_subscription(
@@ -183,7 +213,16 @@ class PolicyControllerNode(Node):
         if isinstance(strategy, RcmdpStrategy):
             # [discounted cost of each constraint so far, then their budgets], after every decision
             self._safety_pub = self.create_publisher(Float64MultiArray, "safety", event_qos())
-        detail = f"kappa={strategy.kappa}" if isinstance(strategy, GmfsStrategy) else "shield on"
+        if isinstance(strategy, DrigmStrategy):
+            # [decisions, box-to-goal [m], done, reached, decisions to goal or -1], after every decision
+            self._team_push_pub = self.create_publisher(Float64MultiArray, "team_push", event_qos())
+        detail = (
+            f"kappa={strategy.kappa}"
+            if isinstance(strategy, GmfsStrategy)
+            else "shield on"
+            if isinstance(strategy, RcmdpStrategy)
+            else f"agent {strategy.agent.agent_index} of {strategy.agent.spec.n_robots}, primitives"
+        )
         self.get_logger().info(
             f"policy {contract.family} from {artifact}: decisions at {contract.control_rate_hz:g} Hz, "
             f"go-to at {goto_hz:g} Hz, {detail}"
@@ -199,7 +238,10 @@ class PolicyControllerNode(Node):
         if self.pose_source == "pose_topic":  # stale when either the pose or the robot's own link is
             odom = self._odom_seen_s
             stamp = None if stamp is None or odom is None else min(stamp, odom)
-        return TickInput(self._pose, stamp, self._neighbour_states, self._forward_m_s)
+        for name in self._object_names:  # ... or any object pose the observation needs
+            seen = self._object_stamps_s.get(name)
+            stamp = None if stamp is None or seen is None else min(stamp, seen)
+        return TickInput(self._pose, stamp, self._neighbour_states, self._forward_m_s, self._objects)
 
     def _on_odom(self, raw: bytes) -> None:
         stamp_ns, x, y, yaw, self._forward_m_s = odometry_state(raw)
@@ -216,6 +258,13 @@ class PolicyControllerNode(Node):
         self._on_pose(
             Pose2D(msg.pose.position.x, msg.pose.position.y, yaw), stamp.sec * 10**9 + stamp.nanosec
         )
+
+    def _on_object_pose(self, name: str, msg: PoseStamped) -> None:
+        q = msg.pose.orientation
+        yaw = math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+        stamp = msg.header.stamp
+        self._objects[name] = Pose2D(msg.pose.position.x, msg.pose.position.y, yaw)
+        self._object_stamps_s[name] = stamp.sec + 1e-9 * stamp.nanosec
 
     def _on_pose(self, pose: Pose2D, stamp_ns: int) -> None:
         previous_stamp_s = self._pose_stamp_s
@@ -250,6 +299,20 @@ class PolicyControllerNode(Node):
             agent = self.strategy.agent
             self._safety_pub.publish(
                 Float64MultiArray(data=[*map(float, agent.discounted_cost), *map(float, agent.budgets)])
+            )
+        if isinstance(self.strategy, DrigmStrategy):
+            push = self.strategy.agent
+            to_goal = -1.0 if push.decisions_to_goal is None else float(push.decisions_to_goal)
+            self._team_push_pub.publish(
+                Float64MultiArray(
+                    data=[
+                        float(push.decisions),
+                        float(push.box_to_goal_m),
+                        float(push.done),
+                        float(push.reached_goal),
+                        to_goal,
+                    ]
+                )
             )
         self._control(self._now(), from_pose=False)
 
@@ -314,6 +377,16 @@ class PolicyControllerNode(Node):
             }
             if any(agent.violated()):
                 level, message = "ERROR", f"constraint budget exceeded: {agent.violated()}"
+        if isinstance(self.strategy, DrigmStrategy):
+            push = self.strategy.agent
+            values |= {
+                "agent_index": push.agent_index,
+                "episode_decisions": push.decisions,
+                "box_to_goal_m": round(float(push.box_to_goal_m), 4),
+                "episode_done": push.done,
+                "reached_goal": push.reached_goal,
+                "decisions_to_goal": push.decisions_to_goal if push.decisions_to_goal is not None else -1,
+            }
         publish_status(self, self._diag_pub, self.diag_name, self.hardware_id, level, message, values)
 
 

@@ -1,0 +1,182 @@
+"""A team_push ``drigm`` policy on one robot: observation from localised poses, greedy primitive, episode.
+
+Everything comes from the artifact's contract (``family_params.team_push``, written at training time by
+``robocoord.sim.tasks.team_push.task_spec``), so the robot needs neither PyBullet nor the sim package:
+
+* :class:`TeamPushSpec` — primitives (v, ω) per action, decision period, goal and tolerance, the
+  observation bound and the robots' start poses (world frame, metres; the box starts at the origin).
+* :func:`observation` — the task's per-robot observation from the robot's pose and forward speed and
+  the box's pose: robot − box (2), cos/sin robot yaw (2), goal − box (2), forward speed (1), box yaw (1),
+  clipped to the task's bound (what ``TeamPushParallelEnv.observation_array`` computes in the sim).
+* :class:`TeamPushAgent` — one robot's episode: agent ``agent_index`` of the team acts greedily
+  (:class:`~robocoord.controllers.drigm_executor.DrigmAgentExecutor`, its own hidden state and previous
+  action) once per decision; the episode ends when the box is within the goal tolerance at a decision
+  (as the sim's termination) or after ``max_decisions`` decisions; from then on the robot stops.
+
+Time is never read here: callers pass poses at their decision rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from robocoord.controllers.contract import PolicyContract
+from robocoord.controllers.drigm_executor import DrigmAgentExecutor
+from robocoord.controllers.policy import PolicyRuntime
+
+OBS_DIM = 8
+STOP_ACTION = 0
+
+
+class TeamPushSpecError(ValueError):
+    """The contract's ``family_params.team_push`` is missing or malformed; the message names the field."""
+
+
+@dataclass(frozen=True)
+class TeamPushSpec:
+    n_robots: int
+    primitives_unicycle: tuple[tuple[float, float], ...]  # (v [m/s], ω [rad/s]) per action
+    decision_period_s: float
+    goal_xy_m: tuple[float, float]
+    goal_tolerance_m: float
+    box_size_m: float
+    max_decisions: int
+    obs_bound: tuple[float, ...]
+    start_poses: tuple[tuple[float, float, float], ...]  # per agent, world frame
+    start_jitter: tuple[float, float] = (0.0, 0.0)  # episode starts: ± across [m], ± yaw [rad]
+
+    @classmethod
+    def from_contract(cls, contract: PolicyContract) -> TeamPushSpec:
+        spec = contract.family_params.get("team_push")
+        if not isinstance(spec, dict):
+            raise TeamPushSpecError(
+                "family_params.team_push missing: re-export the team_push policy with this version of robocoord"
+            )
+        return cls.from_spec(spec)
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> TeamPushSpec:
+        def get(key: str) -> Any:
+            if key not in spec:
+                raise TeamPushSpecError(f"family_params.team_push.{key} missing")
+            return spec[key]
+
+        try:
+            out = cls(
+                n_robots=int(get("n_robots")),
+                primitives_unicycle=tuple((float(v), float(w)) for v, w in get("primitives_unicycle")),
+                decision_period_s=float(get("decision_period_s")),
+                goal_xy_m=(float(get("goal_xy_m")[0]), float(get("goal_xy_m")[1])),
+                goal_tolerance_m=float(get("goal_tolerance_m")),
+                box_size_m=float(get("box_size_m")),
+                max_decisions=int(get("max_decisions")),
+                obs_bound=tuple(float(b) for b in get("obs_bound")),
+                start_poses=tuple((float(x), float(y), float(t)) for x, y, t in get("start_poses")),
+                start_jitter=(float(get("start_jitter")[0]), float(get("start_jitter")[1])),
+            )
+        except (TypeError, ValueError, IndexError) as err:
+            if isinstance(err, TeamPushSpecError):
+                raise
+            raise TeamPushSpecError(f"family_params.team_push: malformed ({err})") from None
+        if len(out.obs_bound) != OBS_DIM:
+            raise TeamPushSpecError(f"family_params.team_push.obs_bound: expected {OBS_DIM} values")
+        if len(out.start_poses) != out.n_robots:
+            raise TeamPushSpecError(
+                f"family_params.team_push.start_poses: {len(out.start_poses)} poses for {out.n_robots} robots"
+            )
+        return out
+
+    @property
+    def n_actions(self) -> int:
+        return len(self.primitives_unicycle)
+
+
+def episode_starts(spec: TeamPushSpec, seed: int | None) -> np.ndarray:
+    """The robots' start poses [n, 3] of the sim episode reset with ``seed`` (the sim's jitter, same draws)."""
+    rng = np.random.default_rng(seed)
+    starts = np.asarray(spec.start_poses, dtype=float).copy()
+    jy, jyaw = spec.start_jitter
+    starts[:, 1] += rng.uniform(-jy, jy, len(starts))
+    starts[:, 2] += rng.uniform(-jyaw, jyaw, len(starts))
+    return starts
+
+
+def observation(
+    spec: TeamPushSpec,
+    robot_xy_yaw: Sequence[float],
+    forward_m_s: float,
+    box_xy_yaw: Sequence[float],
+) -> np.ndarray:
+    """One robot's team_push observation (float32, [8]) from world-frame poses and its forward speed."""
+    x, y, yaw = (float(v) for v in robot_xy_yaw)
+    bx, by, byaw = (float(v) for v in box_xy_yaw)
+    obs = np.array(
+        [
+            x - bx,
+            y - by,
+            math.cos(yaw),
+            math.sin(yaw),
+            spec.goal_xy_m[0] - bx,
+            spec.goal_xy_m[1] - by,
+            forward_m_s,
+            byaw,
+        ],
+        dtype=np.float32,
+    )
+    bound = np.asarray(spec.obs_bound, dtype=np.float32)
+    return np.clip(obs, -bound, bound)
+
+
+@dataclass
+class TeamPushAgent:
+    """One robot's team_push episode under a DrIGM artifact (greedy, decentralised)."""
+
+    runtime: PolicyRuntime
+    agent_index: int
+    spec: TeamPushSpec = field(init=False)
+    executor: DrigmAgentExecutor = field(init=False)
+    decisions: int = 0  # decisions taken this episode (the primitive of each was held one period)
+    done: bool = False
+    reached_goal: bool = False
+    decisions_to_goal: int | None = None
+    box_to_goal_m: float = math.nan
+
+    def __post_init__(self) -> None:
+        self.spec = TeamPushSpec.from_contract(self.runtime.contract)
+        self.executor = DrigmAgentExecutor(self.runtime, self.agent_index)
+        if self.executor.n_actions != self.spec.n_actions:
+            raise TeamPushSpecError(
+                f"family_params.team_push: {self.spec.n_actions} primitives for {self.executor.n_actions} actions"
+            )
+
+    def reset(self) -> None:
+        self.executor.reset()
+        self.decisions = 0
+        self.done = False
+        self.reached_goal = False
+        self.decisions_to_goal = None
+        self.box_to_goal_m = math.nan
+
+    def decide(self, robot_xy_yaw: Sequence[float], forward_m_s: float, box_xy_yaw: Sequence[float]) -> int:
+        """The primitive to hold until the next decision; the stop once the episode is over."""
+        gx, gy = self.spec.goal_xy_m
+        self.box_to_goal_m = math.hypot(gx - float(box_xy_yaw[0]), gy - float(box_xy_yaw[1]))
+        if not self.done and self.box_to_goal_m < self.spec.goal_tolerance_m:
+            self.done, self.reached_goal, self.decisions_to_goal = True, True, self.decisions
+        if not self.done and self.decisions >= self.spec.max_decisions:
+            self.done = True
+        if self.done:
+            return STOP_ACTION
+        action = self.executor.act(observation(self.spec, robot_xy_yaw, forward_m_s, box_xy_yaw))
+        self.decisions += 1
+        return action
+
+    def twist(self, action: int) -> tuple[float, float]:
+        """(v [m/s], ω [rad/s]) of ``action``'s motion primitive."""
+        v, w = self.spec.primitives_unicycle[action]
+        return v, w
