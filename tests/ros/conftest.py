@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from ros_harness import export_gmfs_test_policy
+from ros_harness import export_drigm_team_push_test_policy, export_gmfs_test_policy
 
 
 def domain_id_for(name: str) -> int:
@@ -36,3 +36,8 @@ def ros_domain(request: pytest.FixtureRequest):
 @pytest.fixture(scope="session")
 def gmfs_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return export_gmfs_test_policy(tmp_path_factory.mktemp("policy") / "gmfs_test.onnx")
+
+
+@pytest.fixture(scope="session")
+def drigm_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_drigm_team_push_test_policy(tmp_path_factory.mktemp("policy") / "drigm_team_push_test.onnx")

@@ -112,3 +112,27 @@ def export_gmfs_test_policy(
         family_params={"kappa": kappa, "graphon": {"kind": "radius", "radius": 0.5}, "n_states": 3},
     )
     return path
+
+
+def export_drigm_team_push_test_policy(path: Path) -> Path:
+    """A 2-robot team_push DrIGM artifact through the real exporter (untrained DRQN; the contract carries the task)."""
+    import torch
+
+    from robocoord.training.drigm.config import EnvSpec, LearnerSpec
+    from robocoord.training.drigm.learner import DrigmLearner, TeamDims
+    from robocoord.training.drigm.train import export_agent
+    from robocoord.training.export import make_provenance
+
+    dims = TeamDims(n_agents=2, n_actions=4, obs_dim=8, state_dim=14)
+    learner = DrigmLearner(mixer="vdn", robust="none", rho=0.0, dims=dims, spec=LearnerSpec(), seed=0)
+    with torch.no_grad():
+        for p in learner.agent.parameters():
+            p.mul_(10.0)
+    export_agent(
+        learner,
+        path,
+        env=EnvSpec(task="team_push", n_agents=2, episode_steps=60),
+        control_rate_hz=4.0,
+        provenance=make_provenance("tests/ros fixture", seed=0),
+    )
+    return path

@@ -13,6 +13,7 @@ import glob
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -93,7 +94,7 @@ def test_ament_package_files():
         assert glob.glob(str(PKG / pattern)), pattern
 
 
-@pytest.mark.parametrize("name", ["hil_8", "sim_8", "hardware_example", "hil_safe_nav"])
+@pytest.mark.parametrize("name", ["hil_8", "sim_8", "hardware_example", "hil_safe_nav", "hil_team_push"])
 def test_shipped_inventories_build_graphs_whose_files_and_executables_exist(name: str):
     inventory = load_inventory(LAUNCH / "inventories" / f"{name}.yaml")
     ports = {r.id: f"/dev/pts/{100 + r.id}" for r in inventory.robots}
@@ -224,6 +225,43 @@ def test_hil_8_inventory_is_the_sim_warehouse_layout():
         WarehouseParams().home_radius_m,
         WarehouseParams().work_radius_m,
     )
+
+
+def test_hil_team_push_inventory_is_the_sim_task():
+    from robocoord.sim.config import TeamPushParams
+    from robocoord.sim.tasks.team_push import nominal_starts
+
+    inventory = load_inventory(LAUNCH / "inventories" / "hil_team_push.yaml")
+    tp = inventory.policy.team_push
+    params = TeamPushParams(n_robots=len(inventory.robots))
+    for key, value in tp.model_dump().items():
+        assert value == getattr(params, key), key
+    homes = [(r.home.x_m, r.home.y_m, r.home.yaw_rad) for r in inventory.robots]  # robot order = agent index
+    assert np.allclose(homes, nominal_starts(params), atol=1e-9)
+    assert inventory.arena() == "team_push" and inventory.arena_params() == tp.model_dump()
+    assert inventory.localisation.objects == {"box": 200}
+
+
+def test_team_push_inventory_errors_name_the_field():
+    data = yaml.safe_load((LAUNCH / "inventories" / "hil_team_push.yaml").read_text())
+    data.pop("kind")
+
+    def check(change: dict, match: str) -> None:
+        bad = yaml.safe_load(yaml.safe_dump(data))
+        for section, values in change.items():
+            bad[section] = {**bad.get(section, {}), **values} if isinstance(values, dict) else values
+        with pytest.raises(ValueError, match=match):
+            FleetInventory.model_validate(bad)
+
+    check({"localisation": {"source": "odom"}}, "localisation.source: team_push needs the box pose")
+    check(
+        {"localisation": {"objects": {}}}, r"localisation.objects: team_push on mocap needs the box's body id"
+    )
+    check({"localisation": {"objects": {"box": 1}}}, r"mocap body ids \[1\] are also robot ids")
+    check({"localisation": {"objects": {"box": 200, "crate": 200}}}, "two objects share a mocap body id")
+    check({"localisation": {"objects": {"my box": 200}}}, "object name 'my box'")
+    check({"plant_body": "disc"}, "plant_body: team_push is trained on the wheeled body")
+    check({"policy": {"task": "team_push", "team_push": {"goal_distance_m": -1.0}}}, "goal_distance_m")
 
 
 def test_layer_rule_no_torch_or_pybullet_in_robocoord_ros():

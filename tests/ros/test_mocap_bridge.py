@@ -201,3 +201,98 @@ def test_policy_controller_drives_on_mocap_poses_and_stops_when_odometry_goes_st
     finally:
         streamer.close()
         stop(runtime, probe)
+
+
+TEAM_PUSH_INVENTORY = INVENTORY.parent / "hil_team_push.yaml"
+
+
+def test_named_objects_become_object_pose_topics_and_a_missing_one_is_warned_about():
+    port = free_port()
+    spec = bridge_spec(port, [0, 1])
+    spec.parameters["objects"] = "box:200"
+    runtime, probe = start([spec])
+    streamer = MocapStreamer(("127.0.0.1", port), period_ms=10)
+    try:
+        probe.listen(PoseStamped, "/objects/box/pose", telemetry_qos(50.0))
+        t_ms = 0
+
+        def feed(with_box: bool) -> None:
+            nonlocal t_ms
+            bodies = {0: (0.0, 0.0, 0.0), 1: (1.0, 0.0, 0.0)} | ({200: (0.4, -0.1, 0.3)} if with_box else {})
+            streamer.send(t_ms, bodies)
+            t_ms += 10
+
+        wait_until(
+            lambda: feed(True) or probe.count("/objects/box/pose") > 0, 10.0, "the box pose", poll_s=0.01
+        )
+        box = probe.last("/objects/box/pose")
+        assert (box.pose.position.x, box.pose.position.y) == pytest.approx((0.4, -0.1))
+        assert 2.0 * math.atan2(box.pose.orientation.z, box.pose.orientation.w) == pytest.approx(
+            0.3, abs=1e-6
+        )
+        assert runtime.nodes_of("mocap_bridge")[0].unknown_bodies == 0  # the box is ours, not a stranger
+        wait_until(
+            lambda: feed(False) or ((s := mocap_status(probe)) is not None and level_name(s) == "WARN"),
+            10.0,
+            "mocap diagnostics at WARN without the box",
+            poll_s=0.01,
+        )
+        assert "objects ['box']" in mocap_status(probe).message
+    finally:
+        streamer.close()
+        stop(runtime, probe)
+
+
+def test_team_push_controller_acts_on_the_box_pose_and_stops_when_the_box_pose_goes_stale(
+    drigm_artifact: Path,
+):
+    inventory = load_inventory(TEAM_PUSH_INVENTORY)
+    port = free_port()
+    ports = {r.id: f"/dev/pts/{100 + r.id}" for r in inventory.robots}
+    graph = build_graph(inventory, "hil", ports=ports, artifact=drigm_artifact, mocap_port=port)
+    nodes = [n for n in graph.nodes if n.executable in ("policy_controller", "mocap_bridge")]
+    assert next(n for n in nodes if n.executable == "mocap_bridge").parameters["objects"] == "box:200"
+    runtime, probe = start(nodes)
+    streamer = MocapStreamer(("127.0.0.1", port), period_ms=10)
+    odom_pub = probe.node.create_publisher(Odometry, "/robot_0/odom", telemetry_qos(50.0))
+    probe.listen(Twist, "/robot_0/cmd_vel", command_qos())
+    node = next(n for n in runtime.nodes_of("policy_controller") if n.robot_id == 0)
+    odom = odom_at(-0.5, -0.17)
+    t_ms = 0
+
+    def feed(with_box: bool) -> None:
+        nonlocal t_ms
+        bodies = {0: (-0.5, -0.17, 0.0), 1: (-0.5, 0.17, 0.0)} | ({200: (0.0, 0.0, 0.0)} if with_box else {})
+        streamer.send(t_ms, bodies)
+        t_ms += 10
+        odom.header.stamp.sec, odom.header.stamp.nanosec = divmod(time.time_ns(), 1_000_000_000)
+        odom_pub.publish(odom)
+
+    try:
+        wait_until(
+            lambda: feed(True) or (node.last_decision is not None and node.last_decision.reason == "ok"),
+            10.0,
+            "a decision on fresh robot and box poses",
+            poll_s=0.01,
+        )
+        assert node.strategy.agent.decisions >= 1 and node.strategy.agent.box_to_goal_m == pytest.approx(1.5)
+        # the box leaves the capture volume while the robot's pose and link stay fresh: the safe action
+        t_gone = time.monotonic()
+        wait_until(
+            lambda: feed(False) or ((s := policy_status(probe)) is not None and level_name(s) == "ERROR"),
+            10.0,
+            "policy diagnostics at ERROR",
+            poll_s=0.01,
+        )
+        assert values_of(policy_status(probe))["input_state"] == "stale"
+        wait_until(
+            lambda: feed(False) or len(probe.since("/robot_0/cmd_vel", t_gone + 0.3)) >= 3,
+            10.0,
+            "commands after the box pose went stale",
+            poll_s=0.01,
+        )
+        after = [m for t, m in probe.since("/robot_0/cmd_vel", t_gone + 0.3)]
+        assert all(m.linear.x == 0.0 and m.angular.z == 0.0 for m in after), after
+    finally:
+        streamer.close()
+        stop(runtime, probe)
