@@ -15,6 +15,16 @@ ARENAS = ("open", "safe_nav", "team_push")
 ARENA_OBJECTS: dict[str, tuple[str, ...]] = {"open": (), "safe_nav": (), "team_push": ("box",)}
 
 
+def object_pose_world(client: int, body: int) -> tuple[float, float, float]:
+    """(x [m], y [m], yaw [rad]) of an arena body, world frame (what a mocap system would report)."""
+    import pybullet as pb
+
+    from robocoord.sim.pybullet_plant import yaw_of_quaternion
+
+    (x, y, _), orientation = pb.getBasePositionAndOrientation(body, physicsClientId=client)
+    return float(x), float(y), float(yaw_of_quaternion(orientation))
+
+
 def add_arena(client: int, arena: str, params: dict[str, Any] | None = None) -> list[int]:
     """Add ``arena`` to PyBullet world ``client``; returns the bodies it created. ``params`` are the task's."""
     if arena == "open":

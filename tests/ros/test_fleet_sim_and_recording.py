@@ -78,3 +78,31 @@ def test_fleet_up_cli_json_ends_with_one_summary_per_robot(gmfs_artifact: Path, 
     assert all({"reward_per_decision", "estop_events", "decisions"} <= set(line) for line in lines)
     bad = CliRunner().invoke(app, ["fleet", "up", "--inventory", str(INVENTORY), "--backend", "moon"])
     assert bad.exit_code == 2 and "--backend" in bad.output
+
+
+def test_sim_backend_publishes_the_arena_objects_as_mocap_would():
+    """team_push on backend:=sim: sim_world's box goes out on /objects/box/pose, the topic mocap_bridge
+    fills in hil, so the same policy nodes run on either backend."""
+    import rclpy
+    from geometry_msgs.msg import PoseStamped
+    from ros_harness import Probe, wait_until
+
+    from robocoord_ros.fleet import FleetRuntime
+    from robocoord_ros.graph import build_graph
+    from robocoord_ros.rosutil import telemetry_qos
+
+    inventory = load_inventory(INVENTORY.parent / "hil_team_push.yaml")
+    runtime = FleetRuntime(build_graph(inventory, "sim")).start()  # no artifact: world and supervisor only
+    probe = Probe(rclpy.create_node("probe", context=runtime.context))
+    runtime.executor.add_node(probe.node)
+    probe.listen(PoseStamped, "/objects/box/pose", telemetry_qos(50.0))
+    try:
+        wait_until(lambda: probe.count("/objects/box/pose") >= 5, 20.0, "box poses from sim_world")
+        box = probe.last("/objects/box/pose")
+        assert box.header.frame_id == "world"
+        assert (box.pose.position.x, box.pose.position.y) == pytest.approx((0.0, 0.0), abs=0.01)  # task start
+    finally:
+        runtime.executor.remove_node(probe.node)
+        probe.node.destroy_node()
+        runtime.stop()
+        runtime.check()

@@ -6,7 +6,8 @@ inside the constructor, never at module level.
 
 Per robot (namespace ``robot_<id>``): subscribes ``cmd_vel`` (reliable); publishes ``odom`` (the
 plant's pose, world frame — the sim has no encoder drift), ``imu`` and ``battery`` (nominal pack),
-best effort with the bridge's deadline. Follows ``/fleet/estop_active`` like a bridge, and applies the
+best effort with the bridge's deadline. The arena's movable bodies (team_push's box) go out as
+``/objects/<name>/pose`` (PoseStamped, world frame), as ``mocap_bridge`` publishes them in hil. Follows ``/fleet/estop_active`` like a bridge, and applies the
 firmware's rules in Python: wheel limit, and zero wheels after ``watchdog_ms`` without a command.
 """
 
@@ -18,7 +19,7 @@ import time
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import BatteryState, Imu
@@ -77,9 +78,11 @@ class SimWorldNode(Node):
             geometry=self.geometry,
             physics_hz=physics_hz,
         )
-        from robocoord.sim.worlds import add_arena
+        from robocoord.sim.worlds import ARENA_OBJECTS, add_arena, object_pose_world
 
-        add_arena(self.plant.client, arena, json.loads(arena_params))
+        bodies = add_arena(self.plant.client, arena, json.loads(arena_params))
+        self._object_pose = object_pose_world
+        self._objects = dict(zip(ARENA_OBJECTS[arena], bodies, strict=False))
         self.plant.reset(self.seed)
         self.ids = [int(i) for i in ids]
         self.index = {rid: k for k, rid in enumerate(self.ids)}
@@ -91,6 +94,11 @@ class SimWorldNode(Node):
         self._odom = {r: self.create_publisher(Odometry, f"/robot_{r}/odom", qos) for r in self.ids}
         self._imu = {r: self.create_publisher(Imu, f"/robot_{r}/imu", qos) for r in self.ids}
         self._battery = {r: self.create_publisher(BatteryState, f"/robot_{r}/battery", qos) for r in self.ids}
+        self._object_pubs = {
+            name: self.create_publisher(PoseStamped, f"/objects/{name}/pose", qos) for name in self._objects
+        }
+        self._object_msg = PoseStamped()
+        self._object_msg.header.frame_id = "world"
         for r in self.ids:
             self.create_subscription(
                 Twist, f"/robot_{r}/cmd_vel", lambda m, r=r: self._on_cmd(r, m), command_qos()
@@ -128,6 +136,13 @@ class SimWorldNode(Node):
         self.plant.step(self.step_s)
         self.rate.add(now)
         stamp = self.get_clock().now().to_msg()
+        for name, body in self._objects.items():
+            x, y, yaw = self._object_pose(self.plant.client, body)
+            msg = self._object_msg
+            msg.header.stamp = stamp
+            msg.pose.position.x, msg.pose.position.y = x, y
+            msg.pose.orientation.z, msg.pose.orientation.w = math.sin(0.5 * yaw), math.cos(0.5 * yaw)
+            self._object_pubs[name].publish(msg)
         battery_due = now - self._last_battery_s >= 1.0
         if battery_due:
             self._last_battery_s = now
