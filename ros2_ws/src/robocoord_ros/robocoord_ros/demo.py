@@ -26,19 +26,23 @@ def default_inventory() -> Path:
     return launch_dir() / "inventories" / "hil_8.yaml"
 
 
-def sim_reference(
-    artifact: Path, robots: int, seconds: float, episodes: int, seed: int = 0
-) -> dict[str, Any]:
-    """``robocoord eval`` of the artifact in the PyBullet warehouse (same robots, same seconds)."""
-    command = [
-        sys.executable, "-m", "robocoord.cli.main", "eval", str(artifact), "--task", "warehouse",
-        "--robots", str(robots), "--seconds", str(seconds), "--episodes", str(episodes), "--seed", str(seed), "--json",
-    ]  # fmt: skip
+def pure_sim_eval(artifact: Path, task: str, **options: Any) -> dict[str, Any]:
+    """``robocoord eval ARTIFACT --task TASK --<option> VALUE … --json`` in a subprocess (no pybullet here)."""
+    command = [sys.executable, "-m", "robocoord.cli.main", "eval", str(artifact), "--task", task, "--json"]
+    for option, value in options.items():
+        command += [f"--{option}", str(value)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     if result.returncode != 0:
         raise RuntimeError(f"pure-sim evaluation failed ({result.returncode}): {result.stderr[-2000:]}")
     doc: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return doc
+
+
+def sim_reference(
+    artifact: Path, robots: int, seconds: float, episodes: int, seed: int = 0
+) -> dict[str, Any]:
+    """``robocoord eval`` of the artifact in the PyBullet warehouse (same robots, same seconds)."""
+    return pure_sim_eval(artifact, "warehouse", robots=robots, seconds=seconds, episodes=episodes, seed=seed)
 
 
 def _plots(run_dir: Path, session_data: dict[str, Any], recording: Path | None) -> dict[str, str]:
@@ -240,14 +244,7 @@ def run_hil_safe_nav(
         "cells_visited": cells,
         "within_budget": all(r.get("within_budget", False) for r in robots),
     }
-    command = [
-        sys.executable, "-m", "robocoord.cli.main", "eval", str(artifact), "--task", "safe_nav",
-        "--episodes", str(sim_episodes), "--seed", str(inv.seed), "--json",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
-    if result.returncode != 0:
-        raise RuntimeError(f"pure-sim evaluation failed ({result.returncode}): {result.stderr[-2000:]}")
-    sim: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    sim = pure_sim_eval(artifact, "safe_nav", episodes=sim_episodes, seed=inv.seed)
     return {"artifact": str(artifact), "hil": hil, "sim": sim}
 
 
@@ -290,14 +287,7 @@ def run_hil_team_push(
         raise ValueError(
             f"robots: the artifact's team has {spec.n_robots} robots, the inventory {len(base.robots)}"
         )
-    command = [
-        sys.executable, "-m", "robocoord.cli.main", "eval", str(artifact), "--task", "team_push",
-        "--episodes", str(episodes), "--seed", str(base.seed), "--json",
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
-    if done.returncode != 0:
-        raise RuntimeError(f"pure-sim evaluation failed ({done.returncode}): {done.stderr[-2000:]}")
-    sim: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    sim = pure_sim_eval(artifact, "team_push", episodes=episodes, seed=base.seed)
     # room for every decision of the episode, plus bring-up (virtual MCUs, nodes, first inputs)
     timeout_s = (spec.max_decisions + 4) * spec.decision_period_s + 20.0
     hil_episodes = []
