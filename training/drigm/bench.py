@@ -21,12 +21,16 @@ def _raw_env_rate(env: EnvSpec, n_envs: int, steps: int) -> float:
     task = make_task(env, n_envs)
     rng = np.random.default_rng(0)
     task.reset(0)
+    done = np.zeros(task.n_envs, dtype=bool)
     done_steps, t0 = 0, time.perf_counter()
     while done_steps < steps:
+        # count only live slots: a finished slot is skipped until the next reset, not simulated
+        done_steps += int((~done).sum())
         _, _, _, term, trunc = task.step(rng.integers(0, task.n_actions, size=(task.n_envs, task.n_agents)))
-        done_steps += task.n_envs
-        if (np.asarray(term) | np.asarray(trunc)).all():
+        done |= np.asarray(term) | np.asarray(trunc)
+        if done.all():
             task.reset()
+            done[:] = False
     rate = done_steps / (time.perf_counter() - t0)
     task.close()
     return rate
