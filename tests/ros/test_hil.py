@@ -79,13 +79,7 @@ def zero_from_ms(history: dict) -> int | None:
 
 
 def latest_status(probe: Probe, name: str):
-    with probe.lock:
-        arrays = [m for _, m in probe.messages.get("/diagnostics", [])]
-    for array in reversed(arrays):
-        for st in array.status:
-            if st.name == name:
-                return st
-    return None
+    return probe.status(name)
 
 
 def test_fleet_estop_zeroes_every_wheel_within_two_control_periods_and_latches(hil):

@@ -134,6 +134,26 @@ def test_a_robot_missing_from_the_stream_is_warned_about():
         stop(runtime, probe)
 
 
+def assert_stops_on_stale_input(probe: Probe, keep_feeding, since_s: float, what: str) -> None:
+    """While ``keep_feeding()`` streams what is still fresh, the policy goes to ERROR (input stale) and
+    every command from 0.3 s after ``since_s`` on is a stop."""
+    wait_until(
+        lambda: keep_feeding() or ((s := policy_status(probe)) is not None and level_name(s) == "ERROR"),
+        10.0,
+        "policy diagnostics at ERROR",
+        poll_s=0.01,
+    )
+    assert values_of(policy_status(probe))["input_state"] == "stale"
+    wait_until(
+        lambda: keep_feeding() or len(probe.since("/robot_0/cmd_vel", since_s + 0.3)) >= 3,
+        10.0,
+        f"commands after {what}",
+        poll_s=0.01,
+    )
+    after = [m for t, m in probe.since("/robot_0/cmd_vel", since_s + 0.3)]
+    assert all(m.linear.x == 0.0 and m.angular.z == 0.0 for m in after), after
+
+
 def mocap_policy_graph(artifact: Path, port: int) -> list[NodeSpec]:
     """Robot 0's policy controller on pose_source pose_topic, the mocap bridge, the supervisor (hil graph)."""
     inventory = load_inventory(INVENTORY)
@@ -182,22 +202,7 @@ def test_policy_controller_drives_on_mocap_poses_and_stops_when_odometry_goes_st
             poll_s=0.01,
         )
         # the link goes quiet while mocap keeps streaming: the robot must stop all the same
-        t_quiet = time.monotonic()
-        wait_until(
-            lambda: feed(False) or ((s := policy_status(probe)) is not None and level_name(s) == "ERROR"),
-            10.0,
-            "policy diagnostics at ERROR",
-            poll_s=0.01,
-        )
-        assert values_of(policy_status(probe))["input_state"] == "stale"
-        wait_until(
-            lambda: feed(False) or len(probe.since("/robot_0/cmd_vel", t_quiet + 0.3)) >= 3,
-            10.0,
-            "commands after the link went quiet",
-            poll_s=0.01,
-        )
-        after = [m for t, m in probe.since("/robot_0/cmd_vel", t_quiet + 0.3)]
-        assert all(m.linear.x == 0.0 and m.angular.z == 0.0 for m in after), after
+        assert_stops_on_stale_input(probe, lambda: feed(False), time.monotonic(), "the link went quiet")
     finally:
         streamer.close()
         stop(runtime, probe)
@@ -277,22 +282,7 @@ def test_team_push_controller_acts_on_the_box_pose_and_stops_when_the_box_pose_g
         )
         assert node.strategy.agent.decisions >= 1 and node.strategy.agent.box_to_goal_m == pytest.approx(1.5)
         # the box leaves the capture volume while the robot's pose and link stay fresh: the safe action
-        t_gone = time.monotonic()
-        wait_until(
-            lambda: feed(False) or ((s := policy_status(probe)) is not None and level_name(s) == "ERROR"),
-            10.0,
-            "policy diagnostics at ERROR",
-            poll_s=0.01,
-        )
-        assert values_of(policy_status(probe))["input_state"] == "stale"
-        wait_until(
-            lambda: feed(False) or len(probe.since("/robot_0/cmd_vel", t_gone + 0.3)) >= 3,
-            10.0,
-            "commands after the box pose went stale",
-            poll_s=0.01,
-        )
-        after = [m for t, m in probe.since("/robot_0/cmd_vel", t_gone + 0.3)]
-        assert all(m.linear.x == 0.0 and m.angular.z == 0.0 for m in after), after
+        assert_stops_on_stale_input(probe, lambda: feed(False), time.monotonic(), "the box pose went stale")
     finally:
         streamer.close()
         stop(runtime, probe)
