@@ -32,15 +32,14 @@ from robocoord.training.export import make_provenance
 from robocoord_ros.policy_logic import (
     STOP,
     ContractMismatch,
-    DrigmStrategy,
     GoTo,
     PolicyLoop,
     Pose2D,
     TickInput,
     Twist2D,
     WarehouseStations,
-    build_strategy,
 )
+from robocoord_ros.strategies import DrigmStrategy, build_strategy
 
 ENV = EnvSpec(task="team_push", n_agents=2, episode_steps=60)
 DIMS = TeamDims(n_agents=2, n_actions=4, obs_dim=8, state_dim=14)

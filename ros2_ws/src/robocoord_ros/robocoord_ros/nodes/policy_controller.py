@@ -43,16 +43,12 @@ from robocoord_ros.policy_logic import (
     STOP,
     ContractMismatch,
     Decision,
-    DrigmStrategy,
-    GmfsStrategy,
     GoTo,
     PolicyLoop,
     Pose2D,
-    RcmdpStrategy,
     TickInput,
     Twist2D,
     WarehouseStations,
-    build_strategy,
 )
 from robocoord_ros.rosutil import (
     command_qos,
@@ -63,6 +59,7 @@ from robocoord_ros.rosutil import (
     spin_node,
     telemetry_qos,
 )
+from robocoord_ros.strategies import DrigmStrategy, GmfsStrategy, RcmdpStrategy, build_strategy
 
 
 class PolicyControllerNode(Node):
