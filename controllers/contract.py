@@ -206,3 +206,17 @@ def seal(model_bytes_with_zero_digest: bytes) -> bytes:
         raise ValueError("serialised model must contain exactly one zeroed sha256 field")
     digest = hashlib.sha256(model_bytes_with_zero_digest).hexdigest()
     return model_bytes_with_zero_digest.replace(needle, b'"sha256":"' + digest.encode() + b'"')
+
+
+def family_section(contract: PolicyContract, key: str, task: str, error: type[ValueError]) -> dict[str, Any]:
+    """``family_params[key]`` of ``contract`` as a dict, or ``error`` saying how to get one (re-export).
+
+    The robot-side runtimes read their task's plain-data description this way (safe_nav's ``arena``,
+    team_push's ``team_push``).
+    """
+    section = contract.family_params.get(key)
+    if not isinstance(section, dict):
+        raise error(
+            f"family_params.{key} missing: re-export the {task} policy with this version of robocoord"
+        )
+    return section

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from robocoord.controllers.contract import PolicyContract
+from robocoord.controllers.contract import PolicyContract, family_section
 from robocoord.controllers.policy import PolicyRuntime
 from robocoord.controllers.shield import SafetyShield
 
@@ -81,12 +81,7 @@ class SafeNavArena:
 
     @classmethod
     def from_contract(cls, contract: PolicyContract) -> SafeNavArena:
-        arena = contract.family_params.get("arena")
-        if not isinstance(arena, dict):
-            raise ArenaSpecError(
-                "family_params.arena missing: re-export the safe_nav policy with this version of robocoord"
-            )
-        return cls.from_spec(arena)
+        return cls.from_spec(family_section(contract, "arena", "safe_nav", ArenaSpecError))
 
     @property
     def n_cells(self) -> int:

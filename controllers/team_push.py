@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from robocoord.controllers.contract import PolicyContract
+from robocoord.controllers.contract import PolicyContract, family_section
 from robocoord.controllers.drigm_executor import DrigmAgentExecutor
 from robocoord.controllers.policy import PolicyRuntime
 
@@ -52,12 +52,7 @@ class TeamPushSpec:
 
     @classmethod
     def from_contract(cls, contract: PolicyContract) -> TeamPushSpec:
-        spec = contract.family_params.get("team_push")
-        if not isinstance(spec, dict):
-            raise TeamPushSpecError(
-                "family_params.team_push missing: re-export the team_push policy with this version of robocoord"
-            )
-        return cls.from_spec(spec)
+        return cls.from_spec(family_section(contract, "team_push", "team_push", TeamPushSpecError))
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> TeamPushSpec:

@@ -64,20 +64,18 @@ class FleetSession:
         from robocoord_ros.rosutil import diagnostics_qos, event_qos, latched_qos, level_name, values_of
 
         node = rclpy.create_node("fleet_monitor", context=self.runtime.context)
-        if self.prepared.inventory.policy.task == "team_push":
+        # per-episode figures of the rcmdp and drigm robots (topic in each robot's namespace, handler)
+        episode_topics = {
+            "safe_nav": ("safety", self._on_safety),
+            "team_push": ("team_push", self._on_team_push),
+        }
+        if self.prepared.inventory.policy.task in episode_topics:
+            topic, handler = episode_topics[self.prepared.inventory.policy.task]
             for rid in self.prepared.inventory.robot_ids():
                 node.create_subscription(
                     Float64MultiArray,
-                    f"/robot_{rid}/team_push",
-                    lambda m, r=rid: self._on_team_push(r, list(m.data)),
-                    event_qos(),
-                )
-        if self.prepared.inventory.policy.task == "safe_nav":
-            for rid in self.prepared.inventory.robot_ids():
-                node.create_subscription(
-                    Float64MultiArray,
-                    f"/robot_{rid}/safety",
-                    lambda m, r=rid: self._on_safety(r, list(m.data)),
+                    f"/robot_{rid}/{topic}",
+                    lambda m, r=rid, h=handler: h(r, list(m.data)),
                     event_qos(),
                 )
         for rid in (
