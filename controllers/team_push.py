@@ -10,8 +10,10 @@ Everything comes from the artifact's contract (``family_params.team_push``, writ
   clipped to the task's bound (what ``TeamPushParallelEnv.observation_array`` computes in the sim).
 * :class:`TeamPushAgent` — one robot's episode: agent ``agent_index`` of the team acts greedily
   (:class:`~robocoord.controllers.drigm_executor.DrigmAgentExecutor`, its own hidden state and previous
-  action) once per decision; the episode ends when the box is within the goal tolerance at a decision
-  (as the sim's termination) or after ``max_decisions`` decisions; from then on the robot stops.
+  action) once per decision; the episode ends when the box is within the goal tolerance at a decision,
+  or rests in the near bay (a task with ``near_bay_xy_m``: within the tolerance of the bay centre and
+  moved less than ``bay_settle_m`` since the previous decision), as the sim's termination, or after
+  ``max_decisions`` decisions; from then on the robot stops.
 
 Time is never read here: callers pass poses at their decision rate.
 """
@@ -49,6 +51,8 @@ class TeamPushSpec:
     obs_bound: tuple[float, ...]
     start_poses: tuple[tuple[float, float, float], ...]  # per agent, world frame
     start_jitter: tuple[float, float] = (0.0, 0.0)  # episode starts: ± across [m], ± yaw [rad]
+    near_bay_xy_m: tuple[float, float] | None = None  # the deadline variant's near bay [m; world]
+    bay_settle_m: float = 0.05  # a box that moved less than this in one decision rests (near bay)
 
     @classmethod
     def from_contract(cls, contract: PolicyContract) -> TeamPushSpec:
@@ -73,6 +77,9 @@ class TeamPushSpec:
                 obs_bound=tuple(float(b) for b in get("obs_bound")),
                 start_poses=tuple((float(x), float(y), float(t)) for x, y, t in get("start_poses")),
                 start_jitter=(float(get("start_jitter")[0]), float(get("start_jitter")[1])),
+                # absent from artifacts older than the near bay: those tasks have the far goal only
+                near_bay_xy_m=_optional_xy(spec.get("near_bay_xy_m")),
+                bay_settle_m=float(spec.get("bay_settle_m", 0.05)),
             )
         except (TypeError, ValueError, IndexError) as err:
             if isinstance(err, TeamPushSpecError):
@@ -89,6 +96,24 @@ class TeamPushSpec:
     @property
     def n_actions(self) -> int:
         return len(self.primitives_unicycle)
+
+
+def _optional_xy(value: Any) -> tuple[float, float] | None:
+    return None if value is None else (float(value[0]), float(value[1]))
+
+
+def delivered_to(
+    spec: TeamPushSpec, box_xy_m: Sequence[float], previous_box_xy_m: Sequence[float]
+) -> str | None:
+    """``"goal"``, ``"near_bay"`` or None: the sim's delivery rule (``robocoord.sim.tasks.team_push.delivery``)."""
+    bx, by = float(box_xy_m[0]), float(box_xy_m[1])
+    if math.hypot(spec.goal_xy_m[0] - bx, spec.goal_xy_m[1] - by) < spec.goal_tolerance_m:
+        return "goal"
+    bay = spec.near_bay_xy_m
+    if bay is None or math.hypot(bay[0] - bx, bay[1] - by) >= spec.goal_tolerance_m:
+        return None
+    moved_m = math.hypot(bx - float(previous_box_xy_m[0]), by - float(previous_box_xy_m[1]))
+    return "near_bay" if moved_m < spec.bay_settle_m else None
 
 
 def episode_starts(spec: TeamPushSpec, seed: int | None) -> np.ndarray:
@@ -137,9 +162,11 @@ class TeamPushAgent:
     executor: DrigmAgentExecutor = field(init=False)
     decisions: int = 0  # decisions taken this episode (the primitive of each was held one period)
     done: bool = False
-    reached_goal: bool = False
+    reached_goal: bool = False  # the box was delivered: to the goal or, in the deadline variant, the near bay
+    delivered: str | None = None  # "goal" | "near_bay" | None
     decisions_to_goal: int | None = None
     box_to_goal_m: float = math.nan
+    previous_box_xy_m: tuple[float, float] | None = None  # box at the previous decision [m; world]
 
     def __post_init__(self) -> None:
         self.spec = TeamPushSpec.from_contract(self.runtime.contract)
@@ -154,15 +181,24 @@ class TeamPushAgent:
         self.decisions = 0
         self.done = False
         self.reached_goal = False
+        self.delivered = None
         self.decisions_to_goal = None
         self.box_to_goal_m = math.nan
+        self.previous_box_xy_m = None
 
     def decide(self, robot_xy_yaw: Sequence[float], forward_m_s: float, box_xy_yaw: Sequence[float]) -> int:
         """The primitive to hold until the next decision; the stop once the episode is over."""
         gx, gy = self.spec.goal_xy_m
-        self.box_to_goal_m = math.hypot(gx - float(box_xy_yaw[0]), gy - float(box_xy_yaw[1]))
-        if not self.done and self.box_to_goal_m < self.spec.goal_tolerance_m:
-            self.done, self.reached_goal, self.decisions_to_goal = True, True, self.decisions
+        box_xy = (float(box_xy_yaw[0]), float(box_xy_yaw[1]))
+        self.box_to_goal_m = math.hypot(gx - box_xy[0], gy - box_xy[1])
+        previous = box_xy if self.previous_box_xy_m is None else self.previous_box_xy_m
+        self.previous_box_xy_m = box_xy
+        where = delivered_to(self.spec, box_xy, previous)
+        if where == "near_bay" and self.decisions == 0:
+            where = None  # the rest test needs a decision taken (the sim tests it after each step only)
+        if not self.done and where is not None:
+            self.done, self.reached_goal, self.delivered = True, True, where
+            self.decisions_to_goal = self.decisions
         if not self.done and self.decisions >= self.spec.max_decisions:
             self.done = True
         if self.done:

@@ -57,11 +57,31 @@ class TeamPushParams(StrictModel):
     control_hz: PositiveFloat = 20.0
     physics_hz: PositiveFloat = 240.0
     max_decisions: PositiveInt = 120
+    near_bay_m: PositiveFloat | None = Field(
+        None,
+        description="centre [m along +x] of a second, nearer delivery bay; None: the far goal only. "
+        "The box is delivered there when it lies within goal_tolerance_m of the bay centre and moved "
+        "less than bay_settle_m during the last decision (the team let go of it)",
+    )
+    near_bay_bonus: float = Field(0.0, ge=0, description="reward on a delivery to the near bay")
+    bay_settle_m: PositiveFloat = Field(
+        0.05, description="a box that moved less than this in one decision is at rest (near bay)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> TeamPushParams:
         if not 2 <= self.n_robots <= 4:
             raise ValueError(f"n_robots: must be between 2 and 4, got {self.n_robots}")
+        if self.near_bay_m is not None and not (
+            self.goal_tolerance_m < self.near_bay_m < self.goal_distance_m - 2 * self.goal_tolerance_m
+        ):
+            raise ValueError(
+                f"near_bay_m: must lie between goal_tolerance_m ({self.goal_tolerance_m}) and "
+                f"goal_distance_m - 2 goal_tolerance_m ({self.goal_distance_m - 2 * self.goal_tolerance_m}), "
+                f"got {self.near_bay_m}"
+            )
+        if self.near_bay_m is None and self.near_bay_bonus:
+            raise ValueError("near_bay_bonus: set without near_bay_m")
         _check_whole_steps(self.decision_period_s, self.control_hz, "decision_period_s", "control_hz")
         _check_whole_steps(1.0 / self.control_hz, self.physics_hz, "control_hz", "physics_hz")
         return self

@@ -8,10 +8,18 @@ a motion primitive every ``decision_period_s``:
 
 Team reward per decision: 10 x (decrease of the box-to-goal distance [m]) - 0.01,
 plus 10 when the box reaches the goal (termination). Every robot gets the same reward.
+
+Optional near bay (``near_bay_m``, the deadline variant): a second delivery point on the way, at
+``near_bay_m`` along +x. The team delivers there by letting go of the box inside it (the box moved less
+than ``bay_settle_m`` in the last decision); that ends the episode with ``near_bay_bonus``. With a tight
+``max_decisions`` this is a real choice: the far goal pays more, the near bay is safe when a shift makes
+the robots slower than the delivery window allows. A near-bay delivery is paid as if the box rested at the
+bay centre: the episode's return is then 10 x near_bay_m + near_bay_bonus - 0.01 per decision.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -69,6 +77,7 @@ class TeamPushParallelEnv(ParallelEnv):
         self.control_steps_per_decision = round(self.params.decision_period_s * self.params.control_hz)
         self.decisions = 0
         self._box_distance_m = 0.0
+        self._box_xy_m = np.zeros(2)  # box position [m; world] at the previous decision (near-bay rest test)
 
     def _nominal_starts(self) -> np.ndarray:
         return nominal_starts(self.params)
@@ -136,6 +145,7 @@ class TeamPushParallelEnv(ParallelEnv):
         self.agents = list(self.possible_agents)
         self.decisions = 0
         self._box_distance_m = self.box_to_goal_m()
+        self._box_xy_m = self.box_pose_world()[:2]
         obs = self.observation_array()
         return {a: obs[i] for i, a in enumerate(self.agents)}, {a: {} for a in self.agents}
 
@@ -159,15 +169,22 @@ class TeamPushParallelEnv(ParallelEnv):
         for _ in range(self.control_steps_per_decision):
             self.plant.step(self.control_dt_s)
         self.decisions += 1
-        distance = self.box_to_goal_m()
-        reached = distance < self.params.goal_tolerance_m
+        box_xy = self.box_pose_world()[:2]
+        distance = float(np.hypot(*(self.goal_world_m - box_xy)))
+        delivered_to = delivery(self.params, box_xy, self._box_xy_m)
+        reached = delivered_to is not None
         team_reward = PROGRESS_REWARD_PER_M * (self._box_distance_m - distance) - STEP_PENALTY
-        team_reward += SUCCESS_BONUS if reached else 0.0
-        self._box_distance_m = distance
+        team_reward += SUCCESS_BONUS if delivered_to == "goal" else 0.0
+        if delivered_to == "near_bay":
+            # paid as if the box rested at the bay centre, so the total does not depend on where in the bay
+            # the team let go: near_bay_bonus + progress reward up to the centre (negative past it)
+            bay_to_goal_m = self.params.goal_distance_m - (self.params.near_bay_m or 0.0)
+            team_reward += self.params.near_bay_bonus + PROGRESS_REWARD_PER_M * (distance - bay_to_goal_m)
+        self._box_distance_m, self._box_xy_m = distance, box_xy
         truncated = self.decisions >= self.params.max_decisions and not reached
         obs = self.observation_array()
         agents = self.agents
-        info = {"box_to_goal_m": distance, "team_reward": team_reward}
+        info = {"box_to_goal_m": distance, "team_reward": team_reward, "delivered_to": delivered_to}
         result = (
             {a: obs[i] for i, a in enumerate(agents)},
             {a: float(team_reward) for a in agents},
@@ -181,6 +198,22 @@ class TeamPushParallelEnv(ParallelEnv):
 
     def close(self) -> None:
         self.plant.close()
+
+
+def delivery(params: TeamPushParams, box_xy_m: np.ndarray, previous_box_xy_m: np.ndarray) -> str | None:
+    """Where the box was delivered this decision: ``"goal"``, ``"near_bay"`` or None (world frame [m]).
+
+    The goal takes the box as soon as it is within the tolerance; the near bay only once the box rests
+    there (it moved less than ``bay_settle_m`` since the previous decision). The robot side
+    (``robocoord.controllers.team_push``) ends its episodes by the same rule.
+    """
+    bx, by = float(box_xy_m[0]), float(box_xy_m[1])
+    if math.hypot(params.goal_distance_m - bx, by) < params.goal_tolerance_m:
+        return "goal"
+    if params.near_bay_m is None or math.hypot(params.near_bay_m - bx, by) >= params.goal_tolerance_m:
+        return None
+    moved_m = math.hypot(bx - float(previous_box_xy_m[0]), by - float(previous_box_xy_m[1]))
+    return "near_bay" if moved_m < params.bay_settle_m else None
 
 
 def nominal_starts(params: TeamPushParams) -> np.ndarray:
@@ -245,4 +278,7 @@ def task_spec(params: TeamPushParams) -> dict[str, Any]:
         "obs_bound": bound.tolist(),
         "start_poses": nominal_starts(params).tolist(),
         "start_jitter": [START_JITTER_Y_M, START_JITTER_YAW_RAD],
+        "near_bay_xy_m": None if params.near_bay_m is None else [params.near_bay_m, 0.0],
+        "near_bay_bonus": params.near_bay_bonus,
+        "bay_settle_m": params.bay_settle_m,
     }

@@ -19,7 +19,7 @@ def _cfg() -> DrigmStudyConfig:
     )
 
 
-def _raw() -> list[dict]:
+def _raw() -> list[dict]:  # seeds interleaved on purpose: a pool returns cells in any order
     # ρ = 0.1 is better on validation, ρ = 0.3 would be better on test: 0.1 must be chosen
     table = {
         ("none", 0.0): {"nominal": 1.0, "val": 0.5, "test": 0.2},
@@ -27,8 +27,8 @@ def _raw() -> list[dict]:
         ("tv", 0.3): {"nominal": 0.9, "val": 0.8, "test": 0.9},
     }
     out = []
-    for (robust, rho), returns in table.items():
-        for seed in (0, 1):
+    for seed in (1, 0):
+        for (robust, rho), returns in table.items():
             bumped = {k: v + 0.02 * seed for k, v in returns.items()}
             out.append(
                 {
@@ -60,6 +60,8 @@ def test_rows_are_normalised_with_stderr_over_seeds() -> None:
         "mean": (0.6 + 0.62) / 2 / 2.0,
         "stderr": row["stderr"],
         "seeds": 2,
+        "per_seed": [0.6 / 2.0, 0.62 / 2.0],
+        "seed_ids": [0, 1],
     }
     assert abs(row["stderr"] - 0.005) < 1e-9  # std (ddof 1) of {0.3, 0.31} / sqrt(2)
 

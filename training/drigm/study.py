@@ -98,9 +98,11 @@ def summarise(cfg: DrigmStudyConfig, raw: list[dict[str, Any]]) -> dict[str, Any
     test_names = [s.name for s in cfg.test_shifts]
     split = {"nominal": "nominal", **{n: "validation" for n in val_names}, **{n: "test" for n in test_names}}
     groups: dict[tuple[str, str, float], list[dict[str, float]]] = {}
-    for item in raw:
+    seeds_of: dict[tuple[str, str, float], list[int]] = {}
+    for item in sorted(raw, key=lambda it: it["cell"].seed):  # seed order: per_seed lists line up
         c: Cell = item["cell"]
         groups.setdefault((c.mixer, c.robust, c.rho), []).append(item["returns"])
+        seeds_of.setdefault((c.mixer, c.robust, c.rho), []).append(c.seed)
 
     def seed_means(key: tuple[str, str, float], names: list[str]) -> list[float]:
         return [float(np.mean([r[n] for n in names])) / scale for r in groups[key]]
@@ -136,6 +138,10 @@ def summarise(cfg: DrigmStudyConfig, raw: list[dict[str, Any]]) -> dict[str, Any
                     "mean": mean,
                     "stderr": stderr,
                     "seeds": len(runs),
+                    # one normalised return per training seed (in ``seed_ids`` order): a mean moved by
+                    # one bad seed shows here
+                    "per_seed": [r[name] / scale for r in runs],
+                    "seed_ids": seeds_of[(mixer, robust, rho)],
                 }
             )
     criteria = []

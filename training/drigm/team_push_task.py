@@ -21,7 +21,15 @@ import numpy as np
 from robocoord.training.drigm.config import EnvSpec
 
 KNOWN = ("box_mass_scale", "box_friction_scale", "motor_gain", "action_noise", "obs_noise")
-TASK_KEYS = ("decision_period_s", "goal_distance_m", "box_mass_kg", "box_friction")
+TASK_KEYS = (
+    "decision_period_s",
+    "goal_distance_m",
+    "box_mass_kg",
+    "box_friction",
+    "near_bay_m",
+    "near_bay_bonus",
+    "bay_settle_m",
+)
 
 
 def env_reset_seed(seed: int, slot: int) -> int:

@@ -382,6 +382,7 @@ class PolicyControllerNode(Node):
                 "box_to_goal_m": round(float(push.box_to_goal_m), 4),
                 "episode_done": push.done,
                 "reached_goal": push.reached_goal,
+                "delivered_to": push.delivered or "",
                 "decisions_to_goal": push.decisions_to_goal if push.decisions_to_goal is not None else -1,
             }
         publish_status(self, self._diag_pub, self.diag_name, self.hardware_id, level, message, values)
