@@ -40,7 +40,19 @@ def test_team_push_study_runs_end_to_end_and_prints_the_schema() -> None:
     doc = json.loads(proc.stdout)
     assert doc["study"] == "drigm-study-team-push-small"
     rows = doc["results"]
-    assert {"mixer", "robust", "rho", "shift", "split", "mean", "stderr", "seeds"} <= set(rows[0])
+    assert {
+        "mixer",
+        "robust",
+        "rho",
+        "shift",
+        "split",
+        "mean",
+        "stderr",
+        "seeds",
+        "per_seed",
+        "seed_ids",
+    } <= set(rows[0])
+    assert all(len(r["per_seed"]) == 2 and r["seed_ids"] == [0, 1] for r in rows)
     assert {(r["robust"], r["shift"], r["split"]) for r in rows} == {
         (robust, shift, split)
         for robust in ("none", "contamination")
