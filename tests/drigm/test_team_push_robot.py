@@ -125,6 +125,34 @@ def test_robots_acting_alone_in_the_sim_act_as_the_team_executor_and_stop_at_the
     assert agent.twist(STOP_ACTION) == (0.0, 0.0)
 
 
+def test_a_deadline_artifact_ends_the_robots_episode_when_the_sim_delivers_to_the_near_bay(tmp_path: Path):
+    task = {"goal_distance_m": 2.5, "near_bay_m": 1.0, "near_bay_bonus": 22.8, "decision_period_s": 0.5}
+    env_spec = EnvSpec(task="team_push", n_agents=2, episode_steps=14, params=task)
+    runtime = PolicyRuntime(_export(tmp_path, env=env_spec, rate_hz=2.0))
+    agent = TeamPushAgent(runtime, 0)
+    assert agent.spec.near_bay_xy_m == (1.0, 0.0) and agent.spec.max_decisions == 14
+    env = TeamPushParallelEnv(TeamPushParams(n_robots=2, max_decisions=14, **task))
+    try:
+        env.reset(seed=2)
+        sim_where = None
+        while env.agents:
+            poses = env.plant.poses_world()
+            speed, _ = env.plant.body_velocities()
+            box = env.box_pose_world()
+            agent.decide(poses[0], float(speed[0]), box)  # the robot's own view; the sim's script drives
+            assert not agent.done
+            push = 1 if box[0] < 0.85 else STOP_ACTION  # forward, then let go in the bay
+            _, _, _, _, info = env.step({a: push for a in env.possible_agents})
+            sim_where = info["robot_0"]["delivered_to"]
+        assert sim_where == "near_bay"
+        poses = env.plant.poses_world()
+        assert agent.decide(poses[0], 0.0, env.box_pose_world()) == STOP_ACTION
+        assert agent.done and agent.reached_goal and agent.delivered == "near_bay"
+        assert agent.decisions_to_goal == env.decisions
+    finally:
+        env.close()
+
+
 def test_the_episode_ends_after_its_decisions(artifact: Path):
     agent = TeamPushAgent(PolicyRuntime(artifact), 1)
     for _ in range(agent.spec.max_decisions):
