@@ -26,7 +26,7 @@ def _write(tmp_path: Path, body: str) -> Path:
     ("body", "message"),
     [
         ("algo: qplex\n", "algo: Input should be 'vdn', 'qmix' or 'qtran'"),
-        ("robust: wasserstein\n", "robust: Input should be 'none', 'dr', 'contamination' or 'tv'"),
+        ("robust: wasserstein\n", "robust: Input should be 'none', 'dr', 'groupdr', 'contamination' or 'tv'"),
         ("robust: tv\nrho: 1.0\n", "rho: Value error, rho must lie in [0, 1), got 1.0"),
         ("robust: contamination\nrho: -0.1\n", "rho: Value error, rho must lie in [0, 1), got -0.1"),
         (

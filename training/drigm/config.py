@@ -13,7 +13,7 @@ from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_v
 from robocoord.config import StrictModel
 
 Mixer = Literal["vdn", "qmix", "qtran"]
-Robust = Literal["none", "dr", "contamination", "tv"]
+Robust = Literal["none", "dr", "groupdr", "contamination", "tv"]
 VMin = Literal["zero", "batch_min"]
 GLoss = Literal["dual", "squared"]
 Task = Literal["tiny", "team_push"]
@@ -89,6 +89,10 @@ class LearnerSpec(StrictModel):
     qtran_embed: PositiveInt = 64
     lambda_opt: float = Field(1.0, ge=0.0)
     lambda_nopt: float = Field(1.0, ge=0.0)
+    group_dr_step_size: PositiveFloat = Field(0.5, description="groupdr: η of the group-weight update")
+    group_dr_uniform_mix: float = Field(
+        0.2, ge=0.0, le=1.0, description="groupdr: uniform share of the draws"
+    )
 
     @model_validator(mode="after")
     def _eps(self) -> LearnerSpec:
@@ -137,9 +141,9 @@ class DrigmTrainConfig(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> DrigmTrainConfig:
-        if self.robust == "dr" and not self.dr_shifts:
-            raise ValueError("robust: dr needs a non-empty dr_shifts list")
-        if self.robust in ("none", "dr") and self.rho != 0.0:
+        if self.robust in ("dr", "groupdr") and not self.dr_shifts:
+            raise ValueError(f"robust: {self.robust} needs a non-empty dr_shifts list")
+        if self.robust in ("none", "dr", "groupdr") and self.rho != 0.0:
             raise ValueError(f"rho: only contamination and tv use rho; robust is {self.robust!r}")
         return self
 
@@ -158,7 +162,7 @@ class VariantSpec(StrictModel):
 
     @model_validator(mode="after")
     def _grid_for_kind(self) -> VariantSpec:
-        if self.robust in ("none", "dr") and self.rho_grid != [0.0]:
+        if self.robust in ("none", "dr", "groupdr") and self.rho_grid != [0.0]:
             raise ValueError(f"rho_grid: robust {self.robust!r} takes no rho")
         return self
 
@@ -185,8 +189,9 @@ class DrigmStudyConfig(StrictModel):
         kinds = [v.robust for v in self.variants]
         if len(set(kinds)) != len(kinds):
             raise ValueError("variants: each robust kind may appear once")
-        if "dr" in kinds and not self.dr_shifts:
-            raise ValueError("dr_shifts: the dr variant needs a training disruption set")
+        for kind in ("dr", "groupdr"):
+            if kind in kinds and not self.dr_shifts:
+                raise ValueError(f"dr_shifts: the {kind} variant needs a training disruption set")
         names = [s.name for s in self.validation_shifts + self.test_shifts]
         if len(set(names)) != len(names):
             raise ValueError("shift names must be unique across validation_shifts and test_shifts")

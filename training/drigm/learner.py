@@ -23,7 +23,7 @@ from robocoord.training.drigm.buffer import EpisodeBatch
 from robocoord.training.drigm.config import LearnerSpec
 from robocoord.training.drigm.mixers import MIXERS, QTranBase, build_mixer, qtran_losses
 
-ROBUST_KINDS = ("none", "dr", "contamination", "tv")
+ROBUST_KINDS = ("none", "dr", "groupdr", "contamination", "tv")
 
 
 @dataclass(frozen=True)

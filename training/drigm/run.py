@@ -48,7 +48,9 @@ def train_from_config(
                 "robocoord.training.drigm",
                 config_hash=config_hash(cfg),
                 seed=seed,
-                disruptions=[s.model_dump() for s in cfg.dr_shifts] if cfg.robust == "dr" else [],
+                disruptions=[s.model_dump() for s in cfg.dr_shifts]
+                if cfg.robust in ("dr", "groupdr")
+                else [],
             )
             exported = export_agent(
                 learner,

@@ -4,7 +4,8 @@
 stores them in the episode buffer and, every ``update_every_steps`` new env steps, runs
 one round of ``g_updates`` G steps (TV only) then ``q_updates`` Q steps. Target networks are
 hard-copied every ``target_update_steps`` environment steps. ``robust: dr`` trains with the
-standard target while every episode draws its environment variant from nominal ∪ ``dr_shifts``.
+standard target while every episode draws its environment variant from nominal ∪ ``dr_shifts``;
+``robust: groupdr`` draws it from the group weights of :mod:`group_dr` (towards the worst group).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 
 from robocoord.training.drigm.buffer import EpisodeBatch, EpisodeReplayBuffer
 from robocoord.training.drigm.config import EnvSpec, LearnerSpec, ShiftSpec
+from robocoord.training.drigm.group_dr import GroupWeights
 from robocoord.training.drigm.learner import DrigmLearner, TeamDims
 from robocoord.training.drigm.schedules import LinearSchedule
 from robocoord.training.drigm.tasks import TeamTask, make_task
@@ -49,6 +51,7 @@ class TrainStats:
     g_updates: int = 0
     wall_s: float = 0.0
     returns: list[float] = field(default_factory=list)
+    group_weights: list[float] = field(default_factory=list)  # groupdr: q over nominal ∪ dr_shifts, last
 
     @property
     def steps_per_s(self) -> float:
@@ -122,6 +125,7 @@ def train_learner(
     )
     epsilon = LinearSchedule(spec.eps_start, spec.eps_end, spec.eps_anneal_steps)
     variants: list[dict[str, float]] = [dict[str, float]()] + [dict(s.params) for s in run.dr_shifts]
+    groups = GroupWeights(len(variants), spec.group_dr_step_size, spec.group_dr_uniform_mix)
     stats = TrainStats()
     start = time.perf_counter()
     last_target = 0
@@ -129,11 +133,17 @@ def train_learner(
     rollout = 0
     while stats.env_steps < spec.total_env_steps:
         shift_ids = np.zeros(task.n_envs, dtype=np.int64)
-        if run.robust == "dr":
+        if run.robust == "dr":  # uniform over nominal ∪ dr_shifts
             shift_ids = rng.integers(0, len(variants), size=task.n_envs)
+        elif run.robust == "groupdr":  # weighted towards the groups the team does worst on
+            shift_ids = groups.sample(rng, task.n_envs)
+        if run.robust in ("dr", "groupdr"):
             task.set_variants([variants[i] for i in shift_ids])
         eps = epsilon(stats.env_steps)
         batch = collect_episodes(task, learner, eps, rng, seed * 100_003 + rollout, shift_ids)
+        if run.robust == "groupdr":
+            groups.update(shift_ids, batch.reward.sum(axis=1))
+            stats.group_weights = groups.q.tolist()
         rollout += 1
         buffer.add(batch)
         stats.env_steps += int(batch.filled.sum())
